@@ -1,0 +1,1 @@
+"""Users, credentials, sessions and tokens, profiles, export and deletion."""

@@ -1,0 +1,209 @@
+"""The `shua` command for operators."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shua.config import get_settings
+
+app = typer.Typer(help="Shua (刷): run, migrate, seed and inspect a Shua server.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Inspect and retry background jobs.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(jobs_app, name="jobs")
+console = Console()
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    from shua import runtime
+    from shua.contexts import load_all
+
+    load_all()
+    return runtime.build(get_settings())
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from shua.core.migrate import upgrade
+
+    settings = get_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+    console.print(f"[green]✓[/] database migrated: {_redact(settings.effective_database_url)}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1", port: int = 8000,
+    workers: Annotated[int, typer.Option(help="API processes (set SHUA_REDIS_URL and SHUA_SECRET_KEY when > 1)")] = 1,
+    reload: bool = False,
+) -> None:
+    """Serve the API and web client."""
+    import uvicorn
+
+    settings = get_settings()
+    if workers > 1 and "SHUA_SECRET_KEY" not in os.environ:
+        console.print("[red]Several workers need a shared SHUA_SECRET_KEY (CSRF tokens are signed with it).[/]")
+        raise typer.Exit(2)
+    console.print(f"Shua on [bold]http://{host}:{port}[/]  (database: {_redact(settings.effective_database_url)})")
+    uvicorn.run("shua.web.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                reload=reload, proxy_headers=True, access_log=False, log_config=None)
+
+
+@app.command()
+def worker(concurrency: int = 4) -> None:
+    """Run background jobs (scale-out: many of these, with SHUA_REDIS_URL set)."""
+    from shua.core import jobs
+    from shua.core.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    rt = _runtime()
+    broker = jobs.make_broker(rt.database, settings.redis_url, settings.job_poll_seconds)
+    console.print(f"worker started ({type(broker).__name__}, concurrency {concurrency})")
+    try:
+        asyncio.run(jobs.Worker(rt.database, broker, concurrency=concurrency).run())
+    except KeyboardInterrupt:
+        console.print("worker stopped")
+
+
+@app.command()
+def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = False) -> None:
+    """Migrate and seed demo users (idempotent); with --serve, start the server too."""
+    from shua.demo import ADMIN_PASSWORD, DEMO_PASSWORD, seed
+
+    migrate()
+    rt = _runtime()
+    created = asyncio.run(seed(rt))
+    console.print(f"[green]✓[/] demo data ready ({created} new users)")
+    console.print(f"  log in as [bold]demo[/] / [bold]{DEMO_PASSWORD}[/]  (operator: [bold]admin[/] / [bold]{ADMIN_PASSWORD}[/])")
+    if serve_after:
+        serve()
+
+
+@user_app.command("create")
+def user_create(
+    handle: str,
+    admin: Annotated[bool, typer.Option("--admin", help="Give the account the admin role")] = False,
+    password: Annotated[str | None, typer.Option(help="Prompted for when omitted")] = None,
+) -> None:
+    """Create an account (or promote an existing one with --admin)."""
+    from shua.accounts import service
+    from shua.accounts.schemas import normalise_handle
+    from shua.core.errors import ShuaError
+
+    try:
+        handle = normalise_handle(handle)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    if password is None:
+        password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
+    rt = _runtime()
+
+    async def run() -> str:
+        async with rt.database.transaction() as db:
+            if admin:
+                user = await service.ensure_admin(db, username=handle, password=password)
+            else:
+                user = await service.signup(db, username=handle, password=password)
+            role = user.role
+        await rt.close()
+        return role
+
+    try:
+        role = asyncio.run(run())
+    except ShuaError as exc:
+        console.print(f"[red]{exc.code}: {exc.message}[/]")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]✓[/] {handle} ({role})")
+
+
+@jobs_app.command("failed")
+def jobs_failed(limit: int = 50) -> None:
+    """List jobs that used up their attempts."""
+    from shua.core import jobs
+
+    rt = _runtime()
+
+    async def run() -> list[jobs.Job]:
+        async with rt.database.transaction(write=False) as db:
+            found = await jobs.failed_jobs(db, limit=limit)
+        await rt.close()
+        return found
+
+    failed = asyncio.run(run())
+    if not failed:
+        console.print("no failed jobs")
+        return
+    table = Table("id", "name", "attempts", "finished", "last error")
+    for job in failed:
+        table.add_row(str(job.id), job.name, str(job.attempts), str(job.finished_at), (job.last_error or "")[:80])
+    console.print(table)
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: int) -> None:
+    """Queue a failed job again with fresh attempts."""
+    from shua.core import jobs
+    from shua.core.errors import ShuaError
+
+    rt = _runtime()
+
+    async def run() -> None:
+        async with rt.database.transaction() as db:
+            await jobs.retry_job(db, job_id=job_id)
+        await rt.close()
+
+    try:
+        asyncio.run(run())
+    except ShuaError as exc:
+        console.print(f"[red]{exc.message}[/]")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]✓[/] job {job_id} queued again")
+
+
+@jobs_app.command("stats")
+def jobs_stats() -> None:
+    """Jobs by status."""
+    from shua.core import jobs
+
+    rt = _runtime()
+
+    async def run() -> dict[str, int]:
+        async with rt.database.transaction(write=False) as db:
+            stats = await jobs.queue_stats(db)
+        await rt.close()
+        return stats
+
+    for status, count in sorted(asyncio.run(run()).items()):
+        console.print(f"{status:12} {count}")
+
+
+@app.command()
+def doctor() -> None:
+    """Check the database, Redis, storage and video libraries, and say what is wrong in words."""
+    from shua.doctor import run_checks
+
+    ok = asyncio.run(run_checks(get_settings(), console))
+    raise typer.Exit(0 if ok else 1)
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,63 @@
+"""One typed settings object, read from `SHUA_*` environment variables (and `.env`)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHUA_", env_file=".env", extra="ignore")
+
+    # Embedded defaults: everything under ./var so `make demo` needs nothing else.
+    var_dir: Path = Path("var")
+    database_url: str = ""  # empty → sqlite+aiosqlite:///{var_dir}/shua.db
+    database_null_pool: bool = False  # a connection per transaction (tests that hop event loops)
+    redis_url: str = ""  # empty → in-process rate limits and jobs
+    media_dir: Path | None = None  # empty → {var_dir}/media
+    # Signs CSRF tokens; a random one per process is safe for one process only,
+    # so scale-out deployments must set it.
+    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
+    # 0–1023; distinguishes ID generators on different processes.
+    node_id: int | None = None
+
+    base_url: str = "http://127.0.0.1:8000"
+    session_days: int = 30
+    max_body_bytes: int = 1_048_576  # JSON bodies; uploads have their own limit
+    max_avatar_bytes: int = 5_242_880
+    login_rate: str = "10/minute"  # per account and per client address
+    signup_rate: str = "20/hour"  # per client address
+    api_write_rate: str = "120/minute"  # per user, for authenticated writes
+    account_purge_days: int = 7  # soft-deleted accounts are purged after this
+    run_jobs_in_process: bool = True  # the embedded worker; `shua worker` for scale-out
+    job_poll_seconds: float = 1.0
+    log_json: bool = True
+    log_level: str = "INFO"
+    default_locale: str = "zh-CN"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.var_dir / 'shua.db'}"
+
+    @property
+    def effective_media_dir(self) -> Path:
+        return self.media_dir or self.var_dir / "media"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,9 @@
+"""Import every context's models and tasks so tables and job handlers are registered."""
+
+from __future__ import annotations
+
+
+def load_all() -> None:
+    import shua.accounts.models
+    import shua.accounts.tasks
+    import shua.core.jobs  # noqa: F401

@@ -1,0 +1,1 @@
+"""Library-like building blocks shared by every context. Never imports a context."""

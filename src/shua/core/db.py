@@ -1,0 +1,127 @@
+"""Database engines, the declarative base, portable column types and the unit of work.
+
+The rule (from Polar): the request or job scope owns the transaction; services never commit.
+This is the only module that calls `.commit()`.
+
+SQLite is a real backend here (Datasette's lessons): WAL, foreign keys on, a busy timeout, and
+write transactions begin with `BEGIN IMMEDIATE`. A deferred BEGIN takes the write lock only at
+the first write, and a reader that then wants to write cannot wait its way out (SQLITE_BUSY is
+returned at once to avoid deadlock) — under concurrency most such transactions failed with
+"database is locked". Taking the lock up front makes writers queue on the busy timeout instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, MetaData, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+from sqlalchemy.types import TypeDecorator
+
+from shua.core.ids import new_id
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on SQLite (which stores naive text) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use shua.core.clock.utcnow()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def id_column(**kwargs: Any) -> Mapped[int]:
+    """A time-ordered 64-bit primary key, assigned in Python so it is known before flush."""
+    return mapped_column(BigInteger, primary_key=True, autoincrement=False, default=new_id, **kwargs)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Take transaction control away from the driver so our "begin" hook decides the BEGIN kind.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: durable at checkpoint
+    cursor.close()
+
+
+def make_engine(url: str, *, write: bool, pool_size: int = 10, null_pool: bool = False) -> AsyncEngine:
+    pooling: dict[str, Any] = {"poolclass": NullPool} if null_pool else {}
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pooling)
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        begin_sql = "BEGIN IMMEDIATE" if write else "BEGIN"
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin_sql)
+
+        return engine
+    if null_pool:
+        return create_async_engine(url, **pooling)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+class Database:
+    """A writer and a reader engine. On SQLite they differ in how transactions begin;
+    on PostgreSQL they are one engine today (the reader can point at a replica later)."""
+
+    def __init__(self, url: str, *, null_pool: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.writer = make_engine(url, write=True, null_pool=null_pool)
+        self.reader = make_engine(url, write=False, null_pool=null_pool) if self.is_sqlite else self.writer
+        self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
+        self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """The unit of work: one transaction, committed on success, rolled back on error."""
+        maker = self._write_sessions if write else self._read_sessions
+        async with maker() as session:
+            try:
+                yield session
+                if write:
+                    await session.commit()
+                else:
+                    await session.rollback()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()

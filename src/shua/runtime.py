@@ -1,0 +1,60 @@
+"""The process's shared services, built once from Settings by the app factory or the CLI."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from shua.config import Settings
+from shua.core import ids
+from shua.core.db import Database
+from shua.core.ratelimit import RateLimiter
+from shua.core.storage import LocalStorage, Storage
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    storage: Storage
+    limiter: RateLimiter
+    extras: dict[str, object] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        await self.database.dispose()
+
+
+_current: Runtime | None = None
+
+
+def _persistent_secret(settings: Settings) -> None:
+    """Without SHUA_SECRET_KEY, keep one in ./var so restarts and sibling processes agree."""
+    if "secret_key" in settings.model_fields_set or os.environ.get("SHUA_SECRET_KEY"):
+        return
+    path = settings.var_dir / "secret_key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(settings.secret_key)
+    settings.secret_key = path.read_text().strip() or settings.secret_key
+
+
+def build(settings: Settings) -> Runtime:
+    global _current
+    ids.configure(settings.node_id)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    _persistent_secret(settings)
+    runtime = Runtime(
+        settings=settings,
+        database=Database(settings.effective_database_url, null_pool=settings.database_null_pool),
+        storage=LocalStorage(settings.effective_media_dir),
+        limiter=RateLimiter(settings.redis_url),
+    )
+    _current = runtime
+    return runtime
+
+
+def current() -> Runtime:
+    """The runtime of this process (jobs use it to reach storage and settings)."""
+    if _current is None:
+        raise RuntimeError("shua.runtime.build() has not been called in this process")
+    return _current

@@ -1,0 +1,1 @@
+"""HTTP: app factory, middleware, error rendering, the web client."""

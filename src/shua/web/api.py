@@ -1,0 +1,16 @@
+"""Every router of the app, in one place."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shua.accounts import routes as accounts
+from shua.web import media, ops, pages
+
+
+def include_routers(app: FastAPI) -> None:
+    app.include_router(ops.router)
+    app.include_router(accounts.router)
+    app.include_router(accounts.admin)
+    app.include_router(media.router)
+    app.include_router(pages.router)

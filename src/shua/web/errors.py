@@ -1,0 +1,93 @@
+"""Every error leaves as RFC 9457 problem+json with a stable `code`; never a stack trace."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from shua.core.errors import ShuaError
+
+log = logging.getLogger("shua.web")
+PROBLEM = "application/problem+json"
+
+_HTTP_CODES = {
+    400: "request.bad", 401: "auth.required", 403: "forbidden", 404: "not_found",
+    405: "request.method_not_allowed", 406: "request.not_acceptable", 413: "request.too_large",
+    415: "request.unsupported_media_type", 429: "rate_limited",
+}
+
+
+def problem(
+    request: Request, *, status: int, code: str, title: str, detail: str | None = None,
+    headers: dict[str, str] | None = None, **extra: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"https://shua.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail or title,
+        "instance": request.url.path,
+        "request_id": getattr(request.state, "request_id", None),
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return str(value)
+
+
+async def shua_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ShuaError)
+    return problem(
+        request, status=exc.status, code=exc.code, title=exc.title, detail=exc.message,
+        headers=exc.headers or None, **{k: _jsonable(v) for k, v in exc.details.items()},
+    )
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "loc": [str(p) for p in err.get("loc", ())],
+            "msg": str(err.get("msg", "")),
+            "type": str(err.get("type", "")),
+        }
+        for err in exc.errors()
+    ]
+    if any(e["type"] == "json_invalid" for e in errors):
+        return problem(request, status=400, code="request.malformed",
+                       title="The request body is not valid JSON", errors=errors)
+    return problem(request, status=422, code="request.invalid", title="The request is not valid",
+                   detail="; ".join(f"{'.'.join(e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors[:5]),
+                   errors=errors)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http.error")
+    return problem(request, status=exc.status_code, code=code, title=str(exc.detail),
+                   headers=getattr(exc, "headers", None))
+
+
+async def unhandled_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return problem(request, status=500, code="internal", title="Something went wrong on our side")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ShuaError, shua_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unhandled_error)
