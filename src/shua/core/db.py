@@ -116,6 +116,8 @@ class Database:
                 if write:
                     await session.commit()
                 else:
+                    # Reads end in a rollback; detach first so loaded objects stay readable.
+                    session.expunge_all()
                     await session.rollback()
             except BaseException:
                 await session.rollback()

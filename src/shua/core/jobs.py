@@ -146,13 +146,18 @@ def _claimable(now: datetime, statuses: tuple[str, ...]) -> Any:
 
 
 async def _lease(database: Database, status: str, limit: int, lease: timedelta, job_id: int | None = None) -> list[Job]:
+    """Move claimable jobs to `status` under a lease; a crashed holder's lease simply runs out."""
+    now = clock.utcnow()
+    if job_id is None:
+        condition = _claimable(now, (DISPATCHED, RUNNING))
+        # Look before taking the write lock: an idle poll must not queue behind real writers.
+        async with database.transaction(write=False) as db:
+            if await db.scalar(select(Job.id).where(condition).limit(1)) is None:
+                return []
+    else:
+        condition = (Job.id == job_id) & (_claimable(now, (DISPATCHED, RUNNING)) | (Job.status == DISPATCHED))
     async with database.transaction() as db:
-        now = clock.utcnow()
-        query = select(Job).order_by(Job.run_at).limit(limit)
-        if job_id is None:
-            query = query.where(_claimable(now, (DISPATCHED, RUNNING)))
-        else:
-            query = query.where(Job.id == job_id, _claimable(now, (DISPATCHED, RUNNING)) | (Job.status == DISPATCHED))
+        query = select(Job).where(condition).order_by(Job.run_at).limit(limit)
         if not database.is_sqlite:  # SQLite's BEGIN IMMEDIATE already serialises claimers
             query = query.with_for_update(skip_locked=True)
         jobs = list((await db.scalars(query)).all())
@@ -160,7 +165,8 @@ async def _lease(database: Database, status: str, limit: int, lease: timedelta, 
             job.status = status
             if status == RUNNING:
                 job.attempts += 1
-                job.locked_until = now + timedelta(seconds=TASKS[job.name].timeout_seconds + 30 if job.name in TASKS else 330)
+                spec = TASKS.get(job.name)
+                job.locked_until = now + timedelta(seconds=(spec.timeout_seconds if spec else 300) + 30)
             else:
                 job.locked_until = now + lease
         return jobs
@@ -221,13 +227,13 @@ class DatabaseBroker:
 class RedisBroker:
     """Scale-out: a relay moves due rows onto a Redis stream; workers read it as a group."""
 
-    STREAM = "shua:jobs"
     GROUP = "workers"
 
     def __init__(self, database: Database, redis_url: str, poll_seconds: float = 1.0,
-                 redeliver_after: timedelta = timedelta(minutes=2)) -> None:
+                 redeliver_after: timedelta = timedelta(minutes=2), stream: str = "shua:jobs") -> None:
         import redis.asyncio as aioredis
 
+        self.stream = stream
         self.database = database
         self.redis = aioredis.from_url(redis_url)
         self.poll_seconds = poll_seconds
@@ -239,7 +245,7 @@ class RedisBroker:
         if self._group_ready:
             return
         try:
-            await self.redis.xgroup_create(self.STREAM, self.GROUP, id="0", mkstream=True)
+            await self.redis.xgroup_create(self.stream, self.GROUP, id="0", mkstream=True)
         except Exception as exc:  # BUSYGROUP: another worker made it first
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -248,20 +254,20 @@ class RedisBroker:
     async def relay(self, limit: int = 100) -> int:
         jobs = await _lease(self.database, DISPATCHED, limit, self.redeliver_after)
         for job in jobs:
-            await self.redis.xadd(self.STREAM, {"job_id": str(job.id)}, maxlen=100_000, approximate=True)
+            await self.redis.xadd(self.stream, {"job_id": str(job.id)}, maxlen=100_000, approximate=True)
         return len(jobs)
 
     async def next_jobs(self, limit: int) -> list[Job]:
         await self._ensure_group()
         await self.relay()
         reply = await self.redis.xreadgroup(
-            self.GROUP, self.consumer, {self.STREAM: ">"}, count=limit, block=int(self.poll_seconds * 1000)
+            self.GROUP, self.consumer, {self.stream: ">"}, count=limit, block=int(self.poll_seconds * 1000)
         )
         jobs: list[Job] = []
         for _stream, messages in reply or []:
             for message_id, fields in messages:
                 # Ack at once: the row's lease, not the stream's pending list, guards redelivery.
-                await self.redis.xack(self.STREAM, self.GROUP, message_id)
+                await self.redis.xack(self.stream, self.GROUP, message_id)
                 leased = await _lease(self.database, RUNNING, 1, timedelta(0), job_id=int(fields[b"job_id"]))
                 jobs.extend(leased)
         return jobs
