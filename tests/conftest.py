@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx2
+import hypothesis
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -24,6 +25,9 @@ from shua.core.migrate import upgrade
 from shua.web.app import create_app
 
 load_all()
+# Deterministic examples and no per-example deadline: CI machines are shared and slow to warm up.
+hypothesis.settings.register_profile("shua", deadline=None, derandomize=True, database=None)
+hypothesis.settings.load_profile("shua")
 BACKEND = os.environ.get("SHUA_TEST_BACKEND", "sqlite")
 TEST_SECRET = "test-secret-key-not-for-production"
 PASSWORD = "Correct-Horse-42"
