@@ -6,7 +6,8 @@ import asyncio
 import getpass
 import os
 import sys
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,6 +15,11 @@ from rich.table import Table
 
 from shua.config import get_settings
 
+if TYPE_CHECKING:
+    from shua.core.jobs import Job
+    from shua.runtime import Runtime
+
+T = TypeVar("T")
 app = typer.Typer(help="Shua (刷): run, migrate, seed and inspect a Shua server.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Inspect and retry background jobs.", no_args_is_help=True)
@@ -22,12 +28,25 @@ app.add_typer(jobs_app, name="jobs")
 console = Console()
 
 
-def _runtime():  # type: ignore[no-untyped-def]
+def _runtime() -> Runtime:
     from shua import runtime
     from shua.contexts import load_all
 
     load_all()
     return runtime.build(get_settings())
+
+
+def _run(work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Run one async operation with a fresh runtime, always closing its connections."""
+
+    async def main() -> T:
+        rt = _runtime()
+        try:
+            return await work(rt)
+        finally:
+            await rt.close()
+
+    return asyncio.run(main())
 
 
 @app.command()
@@ -82,8 +101,7 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = Fals
     from shua.demo import ADMIN_PASSWORD, DEMO_PASSWORD, seed
 
     migrate()
-    rt = _runtime()
-    created = asyncio.run(seed(rt))
+    created = _run(seed)
     console.print(f"[green]✓[/] demo data ready ({created} new users)")
     console.print(f"  log in as [bold]demo[/] / [bold]{DEMO_PASSWORD}[/]  (operator: [bold]admin[/] / [bold]{ADMIN_PASSWORD}[/])")
     if serve_after:
@@ -108,20 +126,16 @@ def user_create(
         raise typer.Exit(2) from exc
     if password is None:
         password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().strip()
-    rt = _runtime()
-
-    async def run() -> str:
+    async def create(rt: Runtime) -> str:
         async with rt.database.transaction() as db:
             if admin:
-                user = await service.ensure_admin(db, username=handle, password=password)
+                user = await service.ensure_admin(db, username=handle, password=password or "")
             else:
-                user = await service.signup(db, username=handle, password=password)
-            role = user.role
-        await rt.close()
-        return role
+                user = await service.signup(db, username=handle, password=password or "")
+            return user.role
 
     try:
-        role = asyncio.run(run())
+        role = _run(create)
     except ShuaError as exc:
         console.print(f"[red]{exc.code}: {exc.message}[/]")
         raise typer.Exit(1) from exc
@@ -133,15 +147,11 @@ def jobs_failed(limit: int = 50) -> None:
     """List jobs that used up their attempts."""
     from shua.core import jobs
 
-    rt = _runtime()
-
-    async def run() -> list[jobs.Job]:
+    async def list_failed(rt: Runtime) -> list[Job]:
         async with rt.database.transaction(write=False) as db:
-            found = await jobs.failed_jobs(db, limit=limit)
-        await rt.close()
-        return found
+            return await jobs.failed_jobs(db, limit=limit)
 
-    failed = asyncio.run(run())
+    failed = _run(list_failed)
     if not failed:
         console.print("no failed jobs")
         return
@@ -157,15 +167,12 @@ def jobs_retry(job_id: int) -> None:
     from shua.core import jobs
     from shua.core.errors import ShuaError
 
-    rt = _runtime()
-
-    async def run() -> None:
+    async def retry(rt: Runtime) -> None:
         async with rt.database.transaction() as db:
             await jobs.retry_job(db, job_id=job_id)
-        await rt.close()
 
     try:
-        asyncio.run(run())
+        _run(retry)
     except ShuaError as exc:
         console.print(f"[red]{exc.message}[/]")
         raise typer.Exit(1) from exc
@@ -177,15 +184,11 @@ def jobs_stats() -> None:
     """Jobs by status."""
     from shua.core import jobs
 
-    rt = _runtime()
-
-    async def run() -> dict[str, int]:
+    async def stats(rt: Runtime) -> dict[str, int]:
         async with rt.database.transaction(write=False) as db:
-            stats = await jobs.queue_stats(db)
-        await rt.close()
-        return stats
+            return await jobs.queue_stats(db)
 
-    for status, count in sorted(asyncio.run(run()).items()):
+    for status, count in sorted(_run(stats).items()):
         console.print(f"{status:12} {count}")
 
 

@@ -38,5 +38,4 @@ async def seed(rt: Runtime) -> int:
             user = await accounts.signup(db, username=handle, password=DEMO_PASSWORD, nickname=nickname)
             user.bio = bio
             created += 1
-    await rt.close()
     return created
