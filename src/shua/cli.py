@@ -103,7 +103,8 @@ def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = Fals
     migrate()
     created = _run(seed)
     console.print(f"[green]✓[/] demo data ready ({created} new users)")
-    console.print(f"  log in as [bold]demo[/] / [bold]{DEMO_PASSWORD}[/]  (operator: [bold]admin[/] / [bold]{ADMIN_PASSWORD}[/])")
+    console.print(f"  log in as [bold]demo[/] / [bold]{DEMO_PASSWORD}[/]"
+                  f"  (operator: [bold]admin[/] / [bold]{ADMIN_PASSWORD}[/])")
     if serve_after:
         serve()
 

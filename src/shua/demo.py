@@ -9,8 +9,8 @@ from shua.accounts import service as accounts
 from shua.accounts.models import User
 from shua.runtime import Runtime
 
-DEMO_PASSWORD = "Shua!2026swipe"
-ADMIN_PASSWORD = "Shua!2026operator"
+DEMO_PASSWORD = "Shua!2026swipe"  # noqa: S105 - public demo login, printed on purpose
+ADMIN_PASSWORD = "Shua!2026operator"  # noqa: S105
 
 # (handle, nickname, bio) — the cast of the demo.
 PEOPLE = [

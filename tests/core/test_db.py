@@ -43,7 +43,8 @@ def _worker(url: str, n: int, results: multiprocessing.Queue) -> None:  # type: 
 @pytest.fixture
 async def counter(database: Database):  # type: ignore[no-untyped-def]
     async with database.transaction() as db:
-        await db.execute(text("CREATE TABLE IF NOT EXISTS test_counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)"))
+        await db.execute(text(
+            "CREATE TABLE IF NOT EXISTS test_counter (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)"))
         await db.execute(text("DELETE FROM test_counter"))
         await db.execute(text("INSERT INTO test_counter (id, value) VALUES (1, 0)"))
     yield

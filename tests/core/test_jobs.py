@@ -14,14 +14,15 @@ from sqlalchemy import func, select
 from shua.core import clock, jobs
 from shua.core.db import Database
 from tests.core import jobs_fixtures
-from tests.helpers import Browser, PASSWORD, assert_problem
+from tests.helpers import PASSWORD, Browser, assert_problem
 
 REDIS_URL = os.environ.get("SHUA_TEST_REDIS_URL", "")
 
 
 async def _runs(database: Database) -> int:
     async with database.transaction(write=False) as db:
-        count = await db.scalar(select(func.count()).select_from(jobs.OutboxEvent).where(jobs.OutboxEvent.topic == "test.ran"))
+        query = select(func.count()).select_from(jobs.OutboxEvent).where(jobs.OutboxEvent.topic == "test.ran")
+        count = await db.scalar(query)
     return int(count or 0)
 
 

@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from prometheus_client import Counter, Gauge
 from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, delete, func, or_, select
@@ -134,7 +134,8 @@ async def publish(db: AsyncSession, topic: str, payload: dict[str, Any]) -> Outb
 def backoff(spec: TaskSpec, attempts: int) -> timedelta:
     # Exponential with full jitter, capped at an hour, so retries of a failing dependency spread out.
     ceiling = min(3600.0, spec.backoff_seconds * 2 ** max(0, attempts - 1))
-    return timedelta(seconds=random.uniform(spec.backoff_seconds, max(spec.backoff_seconds, ceiling)))
+    return timedelta(seconds=random.uniform(  # noqa: S311 - jitter, not a secret
+        spec.backoff_seconds, max(spec.backoff_seconds, ceiling)))
 
 
 def _claimable(now: datetime, statuses: tuple[str, ...]) -> Any:
@@ -264,7 +265,9 @@ class RedisBroker:
             self.GROUP, self.consumer, {self.stream: ">"}, count=limit, block=int(self.poll_seconds * 1000)
         )
         jobs: list[Job] = []
-        for _stream, messages in reply or []:
+        # RESP2 replies (the client's default): [(stream, [(message_id, {field: value})])]
+        entries = cast("list[tuple[bytes, list[tuple[bytes, dict[bytes, bytes]]]]]", reply or [])
+        for _stream, messages in entries:
             for message_id, fields in messages:
                 # Ack at once: the row's lease, not the stream's pending list, guards redelivery.
                 await self.redis.xack(self.stream, self.GROUP, message_id)

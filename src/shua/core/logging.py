@@ -8,7 +8,6 @@ import sys
 import structlog
 
 
-
 def configure_logging(*, json: bool = True, level: str = "INFO") -> None:
     processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
