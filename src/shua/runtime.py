@@ -22,6 +22,7 @@ class Runtime:
 
     async def close(self) -> None:
         await self.database.dispose()
+        await self.limiter.close()
 
 
 _current: Runtime | None = None

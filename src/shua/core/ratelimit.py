@@ -16,7 +16,8 @@ from shua.core.errors import RateLimited
 class RateLimiter:
     def __init__(self, redis_url: str = "") -> None:
         self.storage: Storage = (
-            RedisStorage(redis_url.replace("redis://", "async+redis://", 1)) if redis_url else MemoryStorage()
+            RedisStorage("async+" + redis_url, implementation="redispy", key_prefix="shua:limits")
+            if redis_url else MemoryStorage()
         )
         self.limiter = MovingWindowRateLimiter(self.storage)
 
@@ -35,3 +36,8 @@ class RateLimiter:
 
     async def reset(self) -> None:
         await self.storage.reset()
+
+    async def close(self) -> None:
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        if client is not None and hasattr(client, "aclose"):
+            await client.aclose()
