@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
@@ -17,7 +18,8 @@ log = logging.getLogger("shua.web")
 PROBLEM = "application/problem+json"
 
 _HTTP_CODES = {
-    400: "request.bad", 401: "auth.required", 403: "forbidden", 404: "not_found",
+    # FastAPI raises the 400 only when it cannot parse a body (bad UTF-8, nesting too deep).
+    400: "request.malformed", 401: "auth.required", 403: "forbidden", 404: "not_found",
     405: "request.method_not_allowed", 406: "request.not_acceptable", 413: "request.too_large",
     415: "request.unsupported_media_type", 429: "rate_limited",
 }
@@ -56,8 +58,28 @@ async def shua_error(request: Request, exc: Exception) -> Response:
     )
 
 
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _expected_media_type(request: Request, exc: RequestValidationError) -> str | None:
+    """The media type the route wanted, when the client sent another (else None).
+    FastAPI hands on as raw bytes a body whose content type is not JSON, and parses a form
+    body of any other type as an empty form; either way its fields would look "missing"."""
+    if isinstance(exc.body, bytes):
+        return "application/json"
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if isinstance(exc.body, FormData) and media_type not in FORM_TYPES:
+        return "multipart/form-data"
+    return None
+
+
 async def validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    expected = _expected_media_type(request, exc)
+    if expected is not None:
+        return problem(request, status=415, code="request.unsupported_media_type",
+                       title="Unsupported content type",
+                       detail=f"Send the body as {expected}", expected=expected)
     errors = [
         {
             "loc": [str(p) for p in err.get("loc", ())],

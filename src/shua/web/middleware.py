@@ -13,9 +13,12 @@ from typing import Any
 import structlog
 from prometheus_client import Counter, Histogram
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shua.core.ids import new_id
+from shua.web import errors
 
 log = logging.getLogger("shua.http")
 
@@ -88,9 +91,12 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         csp = DOCS_CSP if scope["path"] in ("/docs", "/redoc") else APP_CSP
+        response_started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 headers = MutableHeaders(scope=message)
                 headers.setdefault("Content-Security-Policy", csp)
                 headers["X-Content-Type-Options"] = "nosniff"
@@ -102,7 +108,15 @@ class SecurityHeadersMiddleware:
                     headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            # Starlette's last-resort 500 is sent from outside every middleware, so it would leave
+            # without these headers and without X-Request-ID. Answer from in here instead.
+            if response_started:
+                raise
+            response = await errors.unhandled_error(Request(scope), exc)
+            await response(scope, receive, send_with_headers)
 
 
 class BodyLimitMiddleware:
@@ -138,7 +152,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _TooLarge()
+                    raise _TooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -154,8 +168,12 @@ class BodyLimitMiddleware:
                 await _too_large(scope, send, limit)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    # An HTTPException, because FastAPI turns anything else raised while it reads the body into
+    # a 400; this one it re-raises and the problem handler answers 413.
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is too large; the limit is {limit} bytes",
+                         headers={"Connection": "close"})
 
 
 async def _too_large(scope: Scope, send: Send, limit: int) -> None:
