@@ -1,7 +1,245 @@
-"""Server-rendered pages of the web client (filled in by the web client work)."""
+"""Server-rendered pages of the web client. Each page is an HTML shell rendered with the viewer
+and their language already known (a fast first paint with no flash of the wrong language);
+the ES modules in client/static add the behaviour and talk to /api/v1 like any other client."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import calendar
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
+
+import jinja2
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from shua import __version__
+from shua.accounts import service as accounts
+from shua.accounts.errors import UserNotFound
+from shua.accounts.schemas import MeRead, UserRead
+from shua.core.i18n import LOCALES, catalog, negotiate, translator
+from shua.web.deps import SESSION_COOKIE, csrf_token_for, get_runtime
 
 router = APIRouter(include_in_schema=False)
+
+TEMPLATES_DIR = Path(__file__).parent / "client" / "templates"
+LANG_COOKIE = "shua_lang"
+# Only these catalogue entries are shipped to the browser; the rest are rendered here.
+CLIENT_PREFIXES = ("error.", "js.")
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+    autoescape=True,  # every template, whatever its extension: user text is always escaped
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+# The catalogue goes out as a JSON data block; keep Chinese readable (<>&' are still escaped).
+_env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The logged-in user of a page, copied out of the read transaction."""
+
+    me: MeRead
+    session_id: int
+    csrf_token: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.me.role == "admin"
+
+
+async def current_viewer(request: Request) -> Viewer | None:
+    """The user behind the session cookie; a missing, expired or forged cookie means logged out."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    runtime = get_runtime(request)
+    async with runtime.database.transaction(write=False) as db:
+        resolved = await accounts.resolve_session(db, token=token)
+        if resolved is None:
+            return None
+        session, user = resolved
+        me, session_id = accounts.to_me_read(user), session.id
+    return Viewer(me=me, session_id=session_id, csrf_token=csrf_token_for(runtime, session_id))
+
+
+def pick_locale(request: Request, viewer: Viewer | None) -> str:
+    """The language switch (cookie) wins, then the account's language, then Accept-Language."""
+    cookie = request.cookies.get(LANG_COOKIE)
+    preferred = cookie if cookie in LOCALES else (viewer.me.locale if viewer else None)
+    default = get_runtime(request).settings.default_locale
+    return negotiate(request.headers.get("accept-language"), preferred=preferred, default=default)
+
+
+def safe_next(value: str | None, default: str = "/me") -> str:
+    """Where to go after logging in: a path on this site, never `//host` or a full URL."""
+    if not value or len(value) > 1000 or not value.startswith("/") or value.startswith("//"):
+        return default
+    if "\\" in value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return default  # browsers read "/\evil.com" as "//evil.com"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or parts.path.startswith(("/login", "/signup")):
+        return default
+    return value
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?{urlencode({'next': safe_next(here, '/')})}", status_code=303)
+
+
+def format_date(value: date, locale: str) -> str:
+    if locale == "zh-CN":
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{calendar.month_name[value.month]} {value.day}, {value.year}"
+
+
+def avatar_initial(user: UserRead) -> str:
+    name = (user.nickname or user.handle).strip()
+    return name[:1].upper() or "?"
+
+
+def avatar_tone(user: UserRead) -> int:
+    """One of six placeholder colours, stable per user."""
+    return user.id % 6
+
+
+def _client_catalog(locale: str) -> dict[str, str]:
+    merged = {**catalog("en"), **catalog(locale)}
+    return {k: v for k, v in merged.items() if k.startswith(CLIENT_PREFIXES)}
+
+
+def render(
+    request: Request, template: str, *, viewer: Viewer | None, locale: str, title: str,
+    tab: str | None = None, status: int = 200, **context: Any,
+) -> HTMLResponse:
+    t: Callable[[str], str] = translator(locale)
+    html = _env.get_template(template).render(
+        request=request, viewer=viewer, me=viewer.me if viewer else None, locale=locale, t=t,
+        title=t(title), tab=tab, version=__version__, client_catalog=_client_catalog(locale),
+        format_date=lambda d: format_date(d, locale), avatar_initial=avatar_initial,
+        avatar_tone=avatar_tone, **context,
+    )
+    headers = {
+        "Vary": "Cookie, Accept-Language",
+        # Personal pages carry a CSRF token and private data: never keep them in a cache.
+        "Cache-Control": "no-store" if viewer else "no-cache",
+    }
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def error_page(
+    request: Request, viewer: Viewer | None, locale: str, *, status: int, kind: str, icon: str
+) -> HTMLResponse:
+    """A friendly HTML error (the API's problem+json is for programs, not people)."""
+    title = kind.split(".")[0] + ".title"
+    return render(request, "error.html", viewer=viewer, locale=locale, title=title, status=status,
+                  icon=icon, heading=f"{kind}_title", body=f"{kind}_body")
+
+
+async def _page(
+    request: Request, template: str, *, title: str, tab: str | None = None, login: bool = False,
+    **context: Any,
+) -> Response:
+    viewer = await current_viewer(request)
+    if login and viewer is None:
+        return login_redirect(request)
+    return render(request, template, viewer=viewer, locale=pick_locale(request, viewer),
+                  title=title, tab=tab, **context)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def show_home(request: Request) -> Response:
+    return await _page(request, "home.html", title="home.title", tab="home")
+
+
+@router.get("/friends", response_class=HTMLResponse)
+async def show_friends(request: Request) -> Response:
+    return await _page(request, "empty.html", title="friends.title", tab="friends", login=True,
+                       icon="friends", heading="friends.empty_title", body="friends.empty_body")
+
+
+@router.get("/create", response_class=HTMLResponse)
+async def show_create(request: Request) -> Response:
+    return await _page(request, "empty.html", title="create.title", tab="create", login=True,
+                       icon="create", heading="create.empty_title", body="create.empty_body")
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+async def show_inbox(request: Request) -> Response:
+    return await _page(request, "empty.html", title="inbox.title", tab="inbox", login=True,
+                       icon="inbox", heading="inbox.empty_title", body="inbox.empty_body")
+
+
+NextParam = Annotated[str | None, Query(alias="next")]
+
+
+async def _auth_page(request: Request, template: str, title: str, next_: str | None) -> Response:
+    viewer = await current_viewer(request)
+    target = safe_next(next_)
+    if viewer is not None:
+        return RedirectResponse(target, status_code=303)
+    return render(request, template, viewer=None, locale=pick_locale(request, None), title=title,
+                  tab="me", next=target)
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def show_login(request: Request, next_: NextParam = None) -> Response:
+    return await _auth_page(request, "login.html", "login.title", next_)
+
+
+@router.get("/signup", response_class=HTMLResponse)
+async def show_signup(request: Request, next_: NextParam = None) -> Response:
+    return await _auth_page(request, "signup.html", "signup.title", next_)
+
+
+@router.get("/me", response_class=HTMLResponse)
+async def show_me(request: Request) -> Response:
+    return await _page(request, "me.html", title="me.title", tab="me", login=True)
+
+
+@router.get("/me/edit", response_class=HTMLResponse)
+async def show_me_edit(request: Request) -> Response:
+    return await _page(request, "me_edit.html", title="edit.title", tab="me", login=True)
+
+
+@router.get("/settings", response_class=HTMLResponse)
+async def show_settings(request: Request) -> Response:
+    return await _page(request, "settings.html", title="settings.title", tab="me", login=True)
+
+
+@router.get("/u/{handle}", response_class=HTMLResponse)
+async def show_profile(
+    request: Request, handle: Annotated[str, PathParam(max_length=64)]
+) -> Response:
+    viewer = await current_viewer(request)
+    locale = pick_locale(request, viewer)
+    try:
+        async with get_runtime(request).database.transaction(write=False) as db:
+            user = accounts.to_user_read(await accounts.get_user(db, ref=handle))
+    except UserNotFound:
+        return error_page(request, viewer, locale, status=404, kind="notfound.user", icon="search")
+    if user.handle != handle:
+        # An id or a differently-cased handle: one address per profile. Not 301: handles change.
+        return RedirectResponse(f"/u/{user.handle}", status_code=302)
+    return render(request, "profile.html", viewer=viewer, locale=locale, title="profile.title",
+                  tab="me" if viewer and viewer.me.id == user.id else None, user=user)
+
+
+@router.get("/admin", response_class=HTMLResponse)
+async def show_admin(request: Request) -> Response:
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return login_redirect(request)
+    locale = pick_locale(request, viewer)
+    if not viewer.is_admin:
+        return error_page(request, viewer, locale, status=403, kind="forbidden.admin", icon="lock")
+    return render(request, "admin.html", viewer=viewer, locale=locale, title="admin.title",
+                  tab="me")
