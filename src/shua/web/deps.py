@@ -74,8 +74,14 @@ async def _optional_auth(request: Request, db: DB) -> Auth | None:
         if not security.constant_time_equal(sent, csrf_token_for(runtime, session.id)):
             raise CsrfFailed()
     if clock.utcnow() - session.last_seen_at > TOUCH_EVERY:
-        async with runtime.database.transaction() as touch:
-            await accounts.touch_session(touch, session_id=session.id)
+        if request.method in SAFE_METHODS:
+            # A read's transaction is rolled back, so the touch needs its own.
+            async with runtime.database.transaction() as touch:
+                await accounts.touch_session(touch, session_id=session.id)
+        else:
+            # A write already holds SQLite's write lock; a second writer would wait out the busy
+            # timeout and fail. Touch inside the request's own transaction instead.
+            await accounts.touch_session(db, session_id=session.id)
     request.state.user_id = user.id
     return Auth(user=user, session=session, via_cookie=via_cookie)
 
