@@ -80,7 +80,7 @@ async def log_in(
     """Log in with handle or phone and password; limited per account and per client address."""
     rate = runtime.settings.login_rate
     await runtime.limiter.hit(rate, "login-ip", client_ip(request), message="Too many login attempts")
-    await runtime.limiter.hit(rate, "login-account", body.login.strip().lower(), message="Too many login attempts")
+    await runtime.limiter.hit(rate, "login-account", service.login_key(body.login), message="Too many login attempts")
     user = await service.authenticate(db, login=body.login, password=body.password)
     session, token = await service.create_session(
         db, user=user, kind=body.session_kind, user_agent=request.headers.get("user-agent", ""),
@@ -118,7 +118,8 @@ async def update_me(body: ProfileUpdate, auth: CurrentAuth, db: DB) -> MeRead:
 
 @router.put("/me/avatar", responses=PROBLEMS)
 async def upload_avatar(
-    auth: CurrentAuth, db: DB, runtime: RuntimeDep, file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF")]
+    auth: CurrentAuth, db: DB, runtime: RuntimeDep,
+    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF")],
 ) -> MeRead:
     """Upload a new avatar; it is cropped square and re-encoded."""
     data = await file.read(runtime.settings.max_avatar_bytes + 1)

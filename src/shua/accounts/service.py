@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,16 +26,34 @@ from shua.accounts.models import ACTIVE, DELETED, ROLE_ADMIN, AuthSession, User
 from shua.accounts.passwords import check_password
 from shua.accounts.schemas import AdminUserRead, MeRead, UserRead, normalise_handle, normalise_phone
 from shua.core import clock, jobs, security
+from shua.core.errors import InvalidRequest
 from shua.core.ids import new_id
 from shua.core.pagination import decode_cursor, encode_cursor
 from shua.core.storage import Storage
 
 AVATAR_SIZE = 256
-MAX_IMAGE_PIXELS = 40_000_000  # refuse decompression bombs before decoding
+MAX_ID = 2**63 - 1  # ids are signed BIGINT; a bigger number overflows the driver, not a lookup
+AVATAR_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")  # no other decoder ever sees an upload
+# Refuse decompression bombs from the header, before decoding. Pillow only *warns* between 1x and
+# 2x its limit (and decodes anyway); as an error the warning is caught like any other bad image.
+Image.MAX_IMAGE_PIXELS = 40_000_000
+warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 # Other contexts add what they hold about a user to the export: name -> async fn(db, user_id).
 Exporter = Callable[[AsyncSession, int], Awaitable[Any]]
 EXPORTERS: dict[str, Exporter] = {}
+
+
+def parse_id(value: object) -> int | None:
+    """An id from untrusted input (a path, a token, a cursor), or None if it cannot name a row."""
+    if isinstance(value, str):
+        # ASCII only: str.isdigit() accepts "²", which int() then refuses.
+        if not (value.isascii() and value.isdigit() and len(value) <= 19):
+            return None
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
+        return value
+    return None
 
 
 async def _handle_free(db: AsyncSession, handle: str, *, except_user: int | None = None) -> bool:
@@ -76,15 +96,19 @@ async def signup(
 
 def _login_clause(login: str) -> Any:
     clauses = []
-    try:
+    with contextlib.suppress(ValueError):
         clauses.append(User.handle == normalise_handle(login))
-    except ValueError:
-        pass
-    try:
+    with contextlib.suppress(ValueError):
         clauses.append(User.phone == normalise_phone(login))
-    except ValueError:
-        pass
     return or_(*clauses) if clauses else None
+
+
+def login_key(login: str) -> str:
+    """One rate-limit key per account however its name is spelled ("138 0013 8000", "+8613800138000")."""
+    for normalise in (normalise_phone, normalise_handle):
+        with contextlib.suppress(ValueError):
+            return normalise(login)
+    return login.strip().lower()
 
 
 async def authenticate(db: AsyncSession, *, login: str, password: str) -> User:
@@ -115,10 +139,11 @@ async def create_session(
 
 async def resolve_session(db: AsyncSession, *, token: str) -> tuple[AuthSession, User] | None:
     """The live session and user behind a cookie or bearer value, or None."""
-    session_id, _, secret = token.partition(".")
-    if not session_id.isdigit() or len(session_id) > 19 or not secret or len(secret) > 100:
+    raw_id, _, secret = token.partition(".")
+    session_id = parse_id(raw_id)
+    if session_id is None or not secret or len(secret) > 100:
         return None
-    session = await db.get(AuthSession, int(session_id))
+    session = await db.get(AuthSession, session_id)
     if session is None or not security.constant_time_equal(session.secret_hash, security.digest(secret)):
         return None
     if session.revoked_at is not None or session.expires_at <= clock.utcnow():
@@ -136,7 +161,8 @@ async def touch_session(db: AsyncSession, *, session_id: int) -> None:
 async def list_sessions(db: AsyncSession, *, user: User) -> list[AuthSession]:
     query = (
         select(AuthSession)
-        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None), AuthSession.expires_at > clock.utcnow())
+        .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None),
+               AuthSession.expires_at > clock.utcnow())
         .order_by(AuthSession.last_seen_at.desc())
     )
     return list((await db.scalars(query)).all())
@@ -144,7 +170,7 @@ async def list_sessions(db: AsyncSession, *, user: User) -> list[AuthSession]:
 
 async def revoke_session(db: AsyncSession, *, user: User, session_id: int) -> None:
     """End one of the user's own sessions; someone else's is reported as not found."""
-    session = await db.get(AuthSession, session_id)
+    session = await db.get(AuthSession, session_id) if parse_id(session_id) else None
     if session is None or session.user_id != user.id or session.revoked_at is not None:
         raise SessionNotFound()
     session.revoked_at = clock.utcnow()
@@ -173,8 +199,6 @@ async def update_profile(
         user.bio = bio
     if birthday is not None:
         if birthday > clock.utcnow().date() or birthday.year < 1900:
-            from shua.core.errors import InvalidRequest
-
             raise InvalidRequest("The birthday must be a past date after 1900", field="birthday")
         user.birthday = birthday
     if clear_birthday:
@@ -191,21 +215,22 @@ async def update_profile(
 
 
 def _normalise_avatar(data: bytes) -> bytes:
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.format not in {"JPEG", "PNG", "WEBP", "GIF"}:
-                raise InvalidImage(format=img.format)
+        with Image.open(io.BytesIO(data), formats=AVATAR_FORMATS) as img:
             img.seek(0)
+            # Turn phone photos upright first: re-encoding drops the EXIF that said how.
+            upright = ImageOps.exif_transpose(img)
             # Re-encode: strips EXIF (GPS!) and any payload hidden in the original bytes.
-            rgb = img.convert("RGB")
+            rgb = upright.convert("RGB")
             side = min(rgb.size)
             left, top = (rgb.width - side) // 2, (rgb.height - side) // 2
             square = rgb.crop((left, top, left + side, top + side)).resize((AVATAR_SIZE, AVATAR_SIZE))
             out = io.BytesIO()
             square.save(out, "JPEG", quality=88, optimize=True)
             return out.getvalue()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+    except Exception as exc:
+        # Decoders of hostile files fail in many ways (OSError, SyntaxError, struct.error,
+        # EOFError, the bomb warning...); for the client every one means "not an image".
         raise InvalidImage() from exc
 
 
@@ -244,7 +269,8 @@ async def change_password(
 
 async def get_user(db: AsyncSession, *, ref: str) -> User:
     """An active user by id or handle."""
-    clause = User.id == int(ref) if ref.isdigit() and len(ref) <= 19 else User.handle == ref.lower()
+    user_id = parse_id(ref)
+    clause = User.id == user_id if user_id is not None else User.handle == ref.lower()
     user = await db.scalar(select(User).where(clause, User.status == ACTIVE))
     if user is None:
         raise UserNotFound()
@@ -306,14 +332,17 @@ async def list_users(db: AsyncSession, *, cursor: str | None, limit: int) -> tup
     query = select(User).order_by(User.id.desc()).limit(limit + 1)
     after = decode_cursor(cursor)
     if after is not None:
-        query = query.where(User.id < int(after.get("id", 0)))
+        after_id = parse_id(after.get("id"))
+        if after_id is None:
+            raise InvalidRequest("The cursor is not valid", field="cursor")
+        query = query.where(User.id < after_id)
     users = list((await db.scalars(query)).all())
     next_cursor = encode_cursor({"id": users[limit - 1].id}) if len(users) > limit else None
     return users[:limit], next_cursor
 
 
 async def set_role(db: AsyncSession, *, user_id: int, role: str) -> User:
-    user = await db.get(User, user_id)
+    user = await db.get(User, user_id) if parse_id(user_id) else None
     if user is None:
         raise UserNotFound()
     user.role = role
