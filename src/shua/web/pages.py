@@ -122,7 +122,7 @@ def render(
 ) -> HTMLResponse:
     t: Callable[[str], str] = translator(locale)
     html = _env.get_template(template).render(
-        request=request, viewer=viewer, me=viewer.me if viewer else None, locale=locale, t=t,
+        viewer=viewer, me=viewer.me if viewer else None, locale=locale, t=t,
         title=t(title), tab=tab, version=__version__, client_catalog=_client_catalog(locale),
         format_date=lambda d: format_date(d, locale), avatar_initial=avatar_initial,
         avatar_tone=avatar_tone, **context,
