@@ -1,11 +1,10 @@
 """Browser fixtures: the real app served by uvicorn on a free loopback port, driven by the
-system Chromium through Playwright. Without Chromium the browser tests skip, unless
-SHUA_TEST_REQUIRE_BROWSER=1 says a missing browser is a failure."""
+system Chromium (SHUA_TEST_CHROMIUM overrides /usr/bin/chromium) through Playwright. Without
+Chromium the browser tests skip, unless SHUA_TEST_REQUIRE_BROWSER=1 makes that a failure."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time
@@ -20,7 +19,7 @@ import uvicorn
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("SHUA_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run", "--disable-sync",
@@ -31,7 +30,7 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 
 def _need_browser() -> None:
     reason = None
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+    if not Path(CHROMIUM).is_file():
         reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium fonts-wqy-zenhei)"
     else:
         try:
