@@ -291,6 +291,12 @@ class TestProfiles:
         assert r.status_code == 404
         assert "No such user" in r.text
 
+    @pytest.mark.parametrize("ref", ["99999999999999999999", "%00", "a%00b", "%E4%B8%AD", "-1", "0", "a" * 64])
+    async def test_hostile_profile_address_is_a_404(self, client: httpx2.AsyncClient, ref: str) -> None:
+        r = await client.get(f"/u/{ref}")
+        assert r.status_code == 404
+        assert r.headers["content-type"].startswith("text/html")
+
     async def test_id_or_case_redirects_to_the_handle(self, client: httpx2.AsyncClient) -> None:
         body = await Browser(client).signup("alice")
         for ref in (body["user"]["id"], "ALICE"):

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from shua import __version__
 from shua.accounts import service as accounts
 from shua.accounts.errors import UserNotFound
-from shua.accounts.schemas import MeRead, UserRead
+from shua.accounts.schemas import HANDLE_RE, MeRead, UserRead
 from shua.core.i18n import LOCALES, catalog, negotiate, translator
 from shua.web.deps import SESSION_COOKIE, csrf_token_for, get_runtime
 
@@ -222,6 +222,10 @@ async def show_profile(
     viewer = await current_viewer(request)
     locale = pick_locale(request, viewer)
     try:
+        # Only something shaped like a handle or an id reaches the database (PostgreSQL
+        # refuses a NUL byte in text with an error, not an empty result).
+        if not (HANDLE_RE.match(handle.lower()) or (handle.isascii() and handle.isdigit())):
+            raise UserNotFound()
         async with get_runtime(request).database.transaction(write=False) as db:
             user = accounts.to_user_read(await accounts.get_user(db, ref=handle))
     except UserNotFound:
