@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,6 +180,17 @@ class TestAccountJourneys:
         await page.get_by_label("当前密码").fill(PASSWORD)
         await page.get_by_role("button", name="修改密码").click()
         await expect(page.locator("#toast")).to_have_text(re.compile("密码已修改"))
+
+    async def test_download_my_data(self, tab: Tab) -> None:
+        page = tab.page
+        await sign_up(page, "alice", nickname="爱丽丝")
+        await page.goto("/settings")
+        async with page.expect_download() as info:
+            await page.get_by_role("link", name="下载我的数据").click()
+        download = await info.value
+        assert download.suggested_filename == "shua-export-alice.json"
+        data = json.loads(await asyncio.to_thread(Path(await download.path()).read_text, encoding="utf-8"))
+        assert data["account"]["nickname"] == "爱丽丝"
 
     async def test_delete_account(self, tab: Tab) -> None:
         page = tab.page
