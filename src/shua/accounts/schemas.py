@@ -29,8 +29,13 @@ def normalise_phone(value: str) -> str:
     raise ValueError("not a valid phone number (e.g. 13800138000 or +8613800138000)")
 
 
-Handle = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(normalise_handle)]
-Phone = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(normalise_phone)]
+# The patterns document the canonical form (clients, and the API fuzzer, learn it from OpenAPI);
+# input is validated by the normalisers, which also accept other case, spacing and punctuation.
+Handle = Annotated[str, Field(min_length=1, max_length=64, json_schema_extra={"pattern": HANDLE_RE.pattern}),
+                   AfterValidator(normalise_handle)]
+Phone = Annotated[str, Field(min_length=1, max_length=32,
+                             json_schema_extra={"pattern": r"^(1[3-9][0-9]{9}|\+[1-9][0-9]{6,14})$"}),
+                  AfterValidator(normalise_phone)]
 Password = Annotated[str, Field(min_length=1, max_length=128)]
 Nickname = Line(30, min_length=1)
 Bio = Paragraph(200)

@@ -270,7 +270,14 @@ async def change_password(
 async def get_user(db: AsyncSession, *, ref: str) -> User:
     """An active user by id or handle."""
     user_id = parse_id(ref)
-    clause = User.id == user_id if user_id is not None else User.handle == ref.lower()
+    if user_id is not None:
+        clause = User.id == user_id
+    else:
+        # Only a well-formed handle reaches the database: PostgreSQL refuses text with a NUL byte.
+        try:
+            clause = User.handle == normalise_handle(ref)
+        except ValueError as exc:
+            raise UserNotFound() from exc
     user = await db.scalar(select(User).where(clause, User.status == ACTIVE))
     if user is None:
         raise UserNotFound()
