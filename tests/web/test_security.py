@@ -86,7 +86,7 @@ class TestRequestId:
     @pytest.mark.parametrize("supplied", ["x" * 65, "a b", "<script>alert(1)</script>", "id;drop", "a/b",
                                           "%0d%0aSet-Cookie:x=1", "日志", ""])
     async def test_unsafe_one_replaced(self, client: httpx2.AsyncClient, supplied: str) -> None:
-        r = await client.get("/api/v1/me", headers={"X-Request-ID": supplied.encode()})
+        r = await client.get("/api/v1/me", headers={b"X-Request-ID": supplied.encode()})
         assert r.headers["x-request-id"] != supplied
         assert re.fullmatch(r"[0-9a-f]{6,32}", r.headers["x-request-id"])
         assert supplied == "" or supplied not in r.text
@@ -178,7 +178,7 @@ class TestForgedAndStaleSessions:
         client.cookies.clear()
         value = f"Bearer {token}"
         # Raw header bytes reach the app as latin-1: b"\xb2" arrives as "²", which str.isdigit() accepts.
-        headers = {"Authorization": value.encode("latin-1") if max(value) <= "\xff" else value.encode()}
+        headers = {b"Authorization": value.encode("latin-1") if max(value) <= "\xff" else value.encode()}
         assert_problem(await client.get("/api/v1/me", headers=headers), 401, "auth.session_invalid")
 
     @pytest.mark.parametrize("scheme", ["Basic", "Token", "Bearer", "bearer"])
@@ -266,7 +266,7 @@ class TestCsrf:
     async def test_malformed_token(self, client: httpx2.AsyncClient, database: Database, csrf: str) -> None:
         await self.setup(client)
         before = await counts(database)
-        r = await client.patch("/api/v1/me", json={"bio": "pwned"}, headers={"X-CSRF-Token": csrf.encode()})
+        r = await client.patch("/api/v1/me", json={"bio": "pwned"}, headers={b"X-CSRF-Token": csrf.encode()})
         assert_problem(r, 403, "auth.csrf_failed")
         await self.assert_unchanged(client, database, before)
 
