@@ -38,7 +38,7 @@ from shua.web.deps import (
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"description": "Problem", "content": {"application/problem+json": {}}}
-    for code in (400, 401, 403, 404, 409, 413, 422, 429)
+    for code in (400, 401, 403, 404, 409, 413, 415, 422, 429)
 }
 
 
