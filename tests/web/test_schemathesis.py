@@ -10,9 +10,7 @@ pytest 9 (it writes `request.node._nodeid`), so each operation is driven through
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from urllib.parse import unquote
 
 import hypothesis
 import pytest
@@ -21,7 +19,6 @@ from fastapi import FastAPI
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
-from schemathesis.errors import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 from starlette.testclient import TestClient
 
@@ -91,7 +88,6 @@ def fuzz(api_schema: schemathesis.BaseSchema, subtests: pytest.Subtests, headers
             @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
             @EXAMPLES
             def check(case: Case) -> None:
-                hypothesis.assume(known_5xx(case) is None)
                 case.call_and_validate(headers=dict(headers), checks=CHECKS)  # it adds to the dict
 
             with subtests.test(msg=f"{operation.label} [{mode.value}]"):
@@ -115,22 +111,6 @@ HOSTILE_PATH_VALUES = [
 ]
 
 
-def known_5xx(case: Case) -> str | None:
-    """Why `case` still gets a 500, when that is a bug reported against a file outside this suite's
-    remit (with the fix it needs). Fuzzing skips these cases; the hostile-value test asserts they
-    still fail, so it fails once the fix lands and this entry must go."""
-    label = case.operation.label
-    params = {name: unquote(str(value)) for name, value in (case.path_parameters or {}).items()}  # as sent
-    job_id = params.get("job_id", "")
-    if (label == "POST /api/v1/admin/jobs/{job_id}/retry" and re.fullmatch(r"-?[0-9]+", job_id)
-            and not -(2**63) <= int(job_id) < 2**63):
-        return "core/ids.py: the ID type must be bounded to BIGINT (-2**63 <= id < 2**63), else the driver overflows"
-    key = params.get("key", "")
-    if label == "GET /media/{key}" and key.startswith("avatars/") and "\x00" in key:  # public prefix: reaches storage
-        return "core/storage.py: LocalStorage.path_for must raise InvalidKey for a NUL byte (Path.resolve raises)"
-    return None
-
-
 def test_hostile_path_parameters(api_schema: schemathesis.BaseSchema, subtests: pytest.Subtests,
                                  admin_headers: dict[str, Any]) -> None:
     ran = 0
@@ -141,13 +121,7 @@ def test_hostile_path_parameters(api_schema: schemathesis.BaseSchema, subtests: 
                 @hypothesis.given(case=operation.as_strategy(path_parameters={parameter.name: value}))
                 @hypothesis.settings(EXAMPLES, max_examples=1, phases=[hypothesis.Phase.generate])
                 def check(case: Case) -> None:
-                    known = known_5xx(case)
-                    if known is None:
-                        case.call_and_validate(headers=dict(admin_headers), checks=CHECKS)
-                        return
-                    with pytest.raises(FailureGroup) as failed:
-                        case.call_and_validate(headers=dict(admin_headers), checks=CHECKS)
-                    assert [f.code for f in failed.value.exceptions] == ["ST101"], known  # still a 500
+                    case.call_and_validate(headers=dict(admin_headers), checks=CHECKS)
 
                 with subtests.test(msg=f"{operation.label} {parameter.name}={value!r}"):
                     ran += 1

@@ -27,12 +27,11 @@ from shua.accounts.passwords import check_password
 from shua.accounts.schemas import AdminUserRead, MeRead, UserRead, normalise_handle, normalise_phone
 from shua.core import clock, jobs, security
 from shua.core.errors import InvalidRequest
-from shua.core.ids import new_id
+from shua.core.ids import new_id, parse_id
 from shua.core.pagination import decode_cursor, encode_cursor
 from shua.core.storage import Storage
 
 AVATAR_SIZE = 256
-MAX_ID = 2**63 - 1  # ids are signed BIGINT; a bigger number overflows the driver, not a lookup
 AVATAR_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")  # no other decoder ever sees an upload
 # Refuse decompression bombs from the header, before decoding. Pillow only *warns* between 1x and
 # 2x its limit (and decodes anyway); as an error the warning is caught like any other bad image.
@@ -42,18 +41,6 @@ warnings.simplefilter("error", Image.DecompressionBombWarning)
 # Other contexts add what they hold about a user to the export: name -> async fn(db, user_id).
 Exporter = Callable[[AsyncSession, int], Awaitable[Any]]
 EXPORTERS: dict[str, Exporter] = {}
-
-
-def parse_id(value: object) -> int | None:
-    """An id from untrusted input (a path, a token, a cursor), or None if it cannot name a row."""
-    if isinstance(value, str):
-        # ASCII only: str.isdigit() accepts "²", which int() then refuses.
-        if not (value.isascii() and value.isdigit() and len(value) <= 19):
-            return None
-        value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
-        return value
-    return None
 
 
 async def _handle_free(db: AsyncSession, handle: str, *, except_user: int | None = None) -> bool:

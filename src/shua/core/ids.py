@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Annotated
 
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 NODE_BITS = 10
@@ -67,16 +67,33 @@ def id_timestamp_ms(value: int) -> int:
     return (value >> (NODE_BITS + SEQ_BITS)) + EPOCH_MS
 
 
-def _parse_id(value: object) -> object:
-    if isinstance(value, str) and value.isdigit() and len(value) <= 19:
+MAX_ID = 2**63 - 1  # a signed BIGINT column
+
+
+def parse_id(value: object) -> int | None:
+    """An id from untrusted input (a path, a token, a cursor), or None if it cannot name a row."""
+    if isinstance(value, str):
+        # ASCII only: str.isdigit() accepts "²", which int() then refuses.
+        if not (value.isascii() and value.isdigit() and len(value) <= 19):
+            return None
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
+        return value
+    return None
+
+
+def _coerce_id(value: object) -> object:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
         return int(value)
     return value
 
 
-# The API type for an id: accepts "123" or 123, always emits "123".
+# The API type for an id: accepts "123" or 123, always emits "123", and is bounded to what a
+# BIGINT can hold, so an out-of-range id is a 422 and never reaches the database driver.
 ID = Annotated[
     int,
-    BeforeValidator(_parse_id),
+    BeforeValidator(_coerce_id),
+    Field(ge=1, le=MAX_ID),
     PlainSerializer(str, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,19}$", "examples": ["74827191951360"]}),
 ]

@@ -24,7 +24,7 @@ class LocalStorage:
         self.root = root.resolve()
 
     def path_for(self, key: str) -> Path:
-        if not key or key.startswith("/") or "\\" in key or ".." in key.split("/"):
+        if not key or key.startswith("/") or "\\" in key or "\x00" in key or ".." in key.split("/"):
             raise InvalidKey(key)
         path = (self.root / key).resolve()
         if not path.is_relative_to(self.root):
