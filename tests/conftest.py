@@ -75,7 +75,8 @@ def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(database_url: str, var_dir: Path) -> Settings:
     return Settings(
         var_dir=var_dir, database_url=database_url, secret_key=TEST_SECRET, run_jobs_in_process=False,
-        database_null_pool=True, log_json=False, signup_rate="1000/minute", api_write_rate="1000/minute",
+        database_null_pool=True, log_json=False, argon2_time_cost=1, argon2_memory_kib=1024,
+        signup_rate="1000/minute", api_write_rate="1000/minute",
         _env_file=None,  # type: ignore[call-arg]
     )
 

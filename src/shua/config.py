@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     login_rate: str = "10/minute"  # per account and per client address
     signup_rate: str = "20/hour"  # per client address
     api_write_rate: str = "120/minute"  # per user, for authenticated writes
+    # argon2id cost; the defaults are RFC 9106's low-memory choice. Tests lower them for speed.
+    argon2_time_cost: int = Field(default=3, ge=1, le=10)
+    argon2_memory_kib: int = Field(default=65_536, ge=1024, le=1_048_576)
     account_purge_days: int = 7  # soft-deleted accounts are purged after this
     run_jobs_in_process: bool = True  # the embedded worker; `shua worker` for scale-out
     job_poll_seconds: float = 1.0

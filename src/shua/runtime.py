@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from shua.config import Settings
-from shua.core import ids
+from shua.core import ids, security
 from shua.core.db import Database
 from shua.core.ratelimit import RateLimiter
 from shua.core.storage import LocalStorage, Storage
@@ -42,6 +42,7 @@ def _persistent_secret(settings: Settings) -> None:
 def build(settings: Settings) -> Runtime:
     global _current
     ids.configure(settings.node_id)
+    security.configure_hashing(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     _persistent_secret(settings)
     runtime = Runtime(

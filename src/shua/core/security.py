@@ -10,12 +10,22 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-# argon2id with the library's RFC 9106 low-memory defaults; ~7 verifies/s/core,
+# argon2id with the library's RFC 9106 low-memory defaults (t=3, 64 MiB); ~7 verifies/s/core,
 # so hashing runs in a thread and logins are rate-limited.
 _hasher = PasswordHasher()
 # A fixed hash to verify against when the account does not exist, so a missing user
 # costs the same time as a wrong password (no user enumeration by timing).
 _DUMMY_HASH = _hasher.hash("shua-dummy-password")
+
+
+def configure_hashing(*, time_cost: int, memory_kib: int) -> None:
+    """Set the argon2id cost. Stored hashes keep their own parameters and are upgraded
+    to the current ones at the next successful login (see needs_rehash)."""
+    global _hasher, _DUMMY_HASH
+    if (_hasher.time_cost, _hasher.memory_cost) == (time_cost, memory_kib):
+        return
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    _DUMMY_HASH = _hasher.hash("shua-dummy-password")
 
 
 async def hash_password(password: str) -> str:
