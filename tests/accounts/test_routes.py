@@ -169,3 +169,22 @@ class TestAdmin:
             if not cursor:
                 break
         assert sorted(seen) == sorted(["root", *(f"user{i}" for i in range(5))])
+
+
+class TestWriteRateLimit:
+    async def test_authenticated_writes_have_a_per_user_budget(self, settings, database_url) -> None:  # type: ignore[no-untyped-def]
+        from shua.web.app import create_app
+        from tests.helpers import assert_problem
+
+        app = create_app(settings.model_copy(update={"api_write_rate": "3/minute"}), configure_logs=False)
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            token = await api_token(c, "busy")  # signup is not counted: it has its own limit
+            headers = {"Authorization": f"Bearer {token}"}
+            for i in range(3):
+                assert (await c.patch("/api/v1/me", json={"bio": f"v{i}"}, headers=headers)).status_code == 200
+            limited = await c.patch("/api/v1/me", json={"bio": "too many"}, headers=headers)
+            assert_problem(limited, 429, "rate_limited")
+            assert "Retry-After" in limited.headers
+            assert (await c.get("/api/v1/me", headers=headers)).json()["bio"] == "v2"  # reads still work
+        await app.state.runtime.close()

@@ -86,9 +86,14 @@ async def _optional_auth(request: Request, db: DB) -> Auth | None:
     return Auth(user=user, session=session, via_cookie=via_cookie)
 
 
-async def _required_auth(auth: Annotated[Auth | None, Depends(_optional_auth)]) -> Auth:
+async def _required_auth(request: Request, auth: Annotated[Auth | None, Depends(_optional_auth)]) -> Auth:
     if auth is None:
         raise Unauthenticated()
+    if request.method not in SAFE_METHODS:
+        # Every authenticated write spends from a per-user budget (a stolen token too);
+        # anonymous writes (signup, login) have their own, stricter limits.
+        runtime = get_runtime(request)
+        await runtime.limiter.hit(runtime.settings.api_write_rate, "write", str(auth.user.id))
     return auth
 
 
@@ -106,10 +111,3 @@ AdminAuth = Annotated[Auth, Depends(_admin_auth)]
 def client_ip(request: Request) -> str:
     # Behind a proxy, uvicorn's --proxy-headers/--forwarded-allow-ips sets request.client.
     return request.client.host if request.client else "unknown"
-
-
-async def rate_limit_writes(request: Request, auth: CurrentAuth) -> None:
-    """A per-user budget for authenticated writes (limits abuse from a stolen token too)."""
-    if request.method not in SAFE_METHODS:
-        runtime = get_runtime(request)
-        await runtime.limiter.hit(runtime.settings.api_write_rate, "write", str(auth.user.id))
