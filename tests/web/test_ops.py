@@ -70,3 +70,21 @@ class TestLogs:
         assert request_lines[-1]["request_id"] == "trace-abc-123"
         assert request_lines[-1]["route"] == "/healthz"
         assert request_lines[-1]["status"] == 200
+
+
+class TestDatabaseOutage:
+    @pytest.mark.parametrize("url", [
+        "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere",  # nothing listens: connection refused
+        "sqlite+aiosqlite:////nonexistent-dir/shua.db",  # the file cannot be opened
+    ])
+    async def test_outage_is_a_503_not_a_500(self, settings: Settings, url: str) -> None:
+        app = create_app(settings.model_copy(update={"database_url": url}), configure_logs=False)
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            r = await c.get("/api/v1/me", headers={"Authorization": "Bearer 123.secret"})
+            ready = await c.get("/readyz")
+        await app.state.runtime.close()
+        assert r.status_code == 503, r.text
+        assert r.json()["code"] == "unavailable"
+        assert r.headers["retry-after"] == "2"
+        assert ready.status_code == 503

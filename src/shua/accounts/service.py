@@ -130,13 +130,15 @@ async def resolve_session(db: AsyncSession, *, token: str) -> tuple[AuthSession,
     session_id = parse_id(raw_id)
     if session_id is None or not secret or len(secret) > 100:
         return None
-    session = await db.get(AuthSession, session_id)
-    if session is None or not security.constant_time_equal(session.secret_hash, security.digest(secret)):
+    # One round trip for both rows: this runs on every authenticated request.
+    query = select(AuthSession, User).join(User, User.id == AuthSession.user_id).where(AuthSession.id == session_id)
+    row = (await db.execute(query)).first()
+    if row is None:
         return None
-    if session.revoked_at is not None or session.expires_at <= clock.utcnow():
+    session, user = row
+    if not security.constant_time_equal(session.secret_hash, security.digest(secret)):
         return None
-    user = await db.get(User, session.user_id)
-    if user is None or user.status != ACTIVE:
+    if session.revoked_at is not None or session.expires_at <= clock.utcnow() or user.status != ACTIVE:
         return None
     return session, user
 

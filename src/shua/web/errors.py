@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
@@ -103,6 +104,26 @@ async def http_error(request: Request, exc: Exception) -> Response:
                    headers=getattr(exc, "headers", None))
 
 
+def _is_outage(exc: BaseException) -> bool:
+    """The database (or the network to it) is down or just restarted: worth a retry, not a bug."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, ConnectionError | TimeoutError)
+
+
+async def outage_error(request: Request, exc: Exception) -> Response:
+    log.error("dependency unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
+    return problem(request, status=503, code="unavailable", title="Service temporarily unavailable",
+                   detail="A backing service did not answer; try again in a moment",
+                   headers={"Retry-After": "2"})
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    if _is_outage(exc):
+        return await outage_error(request, exc)
+    return await unhandled_error(request, exc)
+
+
 async def unhandled_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", extra={"path": request.url.path})
     return problem(request, status=500, code="internal", title="Something went wrong on our side")
@@ -112,4 +133,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ShuaError, shua_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(ConnectionError, outage_error)
+    app.add_exception_handler(TimeoutError, outage_error)
     app.add_exception_handler(Exception, unhandled_error)
