@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     account_purge_days: int = 7  # soft-deleted accounts are purged after this
     run_jobs_in_process: bool = True  # the embedded worker; `shua worker` for scale-out
     job_poll_seconds: float = 1.0
-    log_json: bool = True
+    log_json: bool | None = None  # None: JSON lines unless stderr is a terminal
     log_level: str = "INFO"
     default_locale: str = "zh-CN"
 

@@ -8,12 +8,21 @@ import sys
 import structlog
 
 
-def configure_logging(*, json: bool = True, level: str = "INFO") -> None:
+def _drop_color_message(_logger: object, _name: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+    event.pop("color_message", None)  # uvicorn's ANSI duplicate of the message
+    return event
+
+
+def configure_logging(*, json: bool | None = None, level: str = "INFO") -> None:
+    """JSON lines for machines; readable console lines when a person watches the terminal."""
+    if json is None:
+        json = not sys.stderr.isatty()
     processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.stdlib.ExtraAdder(),
+        _drop_color_message,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
