@@ -1,0 +1,1 @@
+"""Media context: uploads, probing and validation, the transcoding ladder, posters, playback."""
