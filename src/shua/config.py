@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     session_days: int = 30
     max_body_bytes: int = 1_048_576  # JSON bodies; uploads have their own limit
     max_avatar_bytes: int = 5_242_880
+    max_upload_bytes: int = 2 * 1024**3  # one video upload (tus); PATCH chunks stream to disk
+    max_upload_chunk_bytes: int = 64 * 1024**2  # one PATCH request body
+    upload_ttl_hours: int = 24  # unfinished uploads are deleted after this
     login_rate: str = "10/minute"  # per account and per client address
     signup_rate: str = "20/hour"  # per client address
     api_write_rate: str = "120/minute"  # per user, for authenticated writes

@@ -6,4 +6,6 @@ from __future__ import annotations
 def load_all() -> None:
     import shua.accounts.models
     import shua.accounts.tasks
-    import shua.core.jobs  # noqa: F401
+    import shua.core.jobs
+    import shua.media.models
+    import shua.media.tasks  # noqa: F401

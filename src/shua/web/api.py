@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shua.accounts import routes as accounts
+from shua.media import routes as uploads
 from shua.web import media, ops, pages
 
 
@@ -12,5 +13,6 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(ops.router)
     app.include_router(accounts.router)
     app.include_router(accounts.admin)
+    app.include_router(uploads.router)
     app.include_router(media.router)
     app.include_router(pages.router)

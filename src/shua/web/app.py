@@ -60,7 +60,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Outermost last: request context wraps everything, so even a 413 carries a request id.
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes,
-                       overrides=[("/api/v1/me/avatar", settings.max_avatar_bytes + 64 * 1024)])
+                       overrides=[("/api/v1/me/avatar", settings.max_avatar_bytes + 64 * 1024),
+                                  ("/api/v1/uploads/", settings.max_upload_chunk_bytes)])
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.cookie_secure)
     app.add_middleware(RequestContextMiddleware)
     return app

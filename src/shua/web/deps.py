@@ -58,7 +58,7 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-async def _optional_auth(request: Request, db: DB) -> Auth | None:
+async def _authenticate(request: Request, db: AsyncSession, *, in_write: bool) -> Auth | None:
     runtime = get_runtime(request)
     bearer = _bearer(request)
     token = bearer or request.cookies.get(SESSION_COOKIE)
@@ -74,26 +74,45 @@ async def _optional_auth(request: Request, db: DB) -> Auth | None:
         if not security.constant_time_equal(sent, csrf_token_for(runtime, session.id)):
             raise CsrfFailed()
     if clock.utcnow() - session.last_seen_at > TOUCH_EVERY:
-        if request.method in SAFE_METHODS:
-            # A read's transaction is rolled back, so the touch needs its own.
-            async with runtime.database.transaction() as touch:
-                await accounts.touch_session(touch, session_id=session.id)
-        else:
+        if in_write:
             # A write already holds SQLite's write lock; a second writer would wait out the busy
             # timeout and fail. Touch inside the request's own transaction instead.
             await accounts.touch_session(db, session_id=session.id)
+        else:
+            # A read's transaction is rolled back, so the touch needs its own.
+            async with runtime.database.transaction() as touch:
+                await accounts.touch_session(touch, session_id=session.id)
     request.state.user_id = user.id
     return Auth(user=user, session=session, via_cookie=via_cookie)
 
 
-async def _required_auth(request: Request, auth: Annotated[Auth | None, Depends(_optional_auth)]) -> Auth:
-    if auth is None:
-        raise Unauthenticated()
+async def _spend_write_budget(request: Request, auth: Auth) -> None:
     if request.method not in SAFE_METHODS:
         # Every authenticated write spends from a per-user budget (a stolen token too);
         # anonymous writes (signup, login) have their own, stricter limits.
         runtime = get_runtime(request)
         await runtime.limiter.hit(runtime.settings.api_write_rate, "write", str(auth.user.id))
+
+
+async def _optional_auth(request: Request, db: DB) -> Auth | None:
+    return await _authenticate(request, db, in_write=request.method not in SAFE_METHODS)
+
+
+async def _required_auth(request: Request, auth: Annotated[Auth | None, Depends(_optional_auth)]) -> Auth:
+    if auth is None:
+        raise Unauthenticated()
+    await _spend_write_budget(request, auth)
+    return auth
+
+
+async def _streaming_auth(request: Request) -> Auth:
+    """Authentication for routes that stream a long body (uploads): it must not hold a write
+    transaction, and with it SQLite's write lock, while the bytes trickle in."""
+    async with get_runtime(request).database.transaction(write=False) as db:
+        auth = await _authenticate(request, db, in_write=False)
+    if auth is None:
+        raise Unauthenticated()
+    await _spend_write_budget(request, auth)
     return auth
 
 
@@ -106,6 +125,7 @@ async def _admin_auth(auth: Annotated[Auth, Depends(_required_auth)]) -> Auth:
 MaybeAuth = Annotated[Auth | None, Depends(_optional_auth)]
 CurrentAuth = Annotated[Auth, Depends(_required_auth)]
 AdminAuth = Annotated[Auth, Depends(_admin_auth)]
+StreamingAuth = Annotated[Auth, Depends(_streaming_auth)]
 
 
 def client_ip(request: Request) -> str:
