@@ -19,6 +19,14 @@ class Settings(BaseSettings):
     database_null_pool: bool = False  # a connection per transaction (tests that hop event loops)
     redis_url: str = ""  # empty → in-process rate limits and jobs
     media_dir: Path | None = None  # empty → {var_dir}/media
+    # Object storage: with a bucket, media goes to S3 (or MinIO, R2, Ceph…) instead of media_dir.
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""  # empty → AWS itself
+    s3_region: str = ""
+    s3_access_key_id: str = ""  # empty → boto3's chain (AWS_* variables, instance role)
+    s3_secret_access_key: str = ""
+    s3_public_base_url: str = ""  # a CDN in front of public objects; empty → presigned URLs
+    s3_presign_seconds: int = Field(default=3600, ge=120, le=604_800)  # SigV4 allows at most 7 days
     # Signs CSRF tokens; a random one per process is safe for one process only,
     # so scale-out deployments must set it.
     secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))

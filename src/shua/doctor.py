@@ -46,13 +46,19 @@ async def _redis(settings: Settings) -> str:
 
 
 async def _storage(settings: Settings) -> str:
-    from shua.core.storage import LocalStorage
+    from shua.runtime import build_storage
 
-    root = settings.effective_media_dir
+    storage = build_storage(settings)
     try:
-        await LocalStorage(root).check()
-    except OSError as exc:
-        raise RuntimeError(f"cannot write to {root} ({exc.strerror}); fix permissions or set SHUA_MEDIA_DIR") from exc
+        await storage.check()
+    finally:
+        await storage.close()
+    if settings.s3_bucket:
+        where = settings.s3_endpoint_url or "AWS S3"
+        links = f"public URLs under {settings.s3_public_base_url}" if settings.s3_public_base_url else (
+            f"presigned URLs valid {settings.s3_presign_seconds} s")
+        return f"S3 bucket {settings.s3_bucket!r} at {where} is reachable and writable ({links})"
+    root = settings.effective_media_dir
     free_gb = shutil.disk_usage(root).free / 1e9
     if free_gb < 1:
         raise RuntimeError(f"only {free_gb:.2f} GB free under {root}: uploads will fail")

@@ -9,7 +9,7 @@ from shua.config import Settings
 from shua.core import ids, security
 from shua.core.db import Database
 from shua.core.ratelimit import RateLimiter
-from shua.core.storage import LocalStorage, Storage
+from shua.core.storage import LocalStorage, S3Config, S3Storage, Storage
 
 
 @dataclass
@@ -23,6 +23,7 @@ class Runtime:
     async def close(self) -> None:
         await self.database.dispose()
         await self.limiter.close()
+        await self.storage.close()
 
 
 _current: Runtime | None = None
@@ -39,6 +40,21 @@ def _persistent_secret(settings: Settings) -> None:
     settings.secret_key = path.read_text().strip() or settings.secret_key
 
 
+def build_storage(settings: Settings) -> Storage:
+    """S3 when a bucket is configured, else files under the media directory."""
+    if not settings.s3_bucket:
+        return LocalStorage(settings.effective_media_dir)
+    return S3Storage(S3Config(
+        bucket=settings.s3_bucket,
+        endpoint_url=settings.s3_endpoint_url or None,
+        region=settings.s3_region or None,
+        access_key_id=settings.s3_access_key_id or None,
+        secret_access_key=settings.s3_secret_access_key or None,
+        public_base_url=settings.s3_public_base_url or None,
+        presign_seconds=settings.s3_presign_seconds,
+    ))
+
+
 def build(settings: Settings) -> Runtime:
     global _current
     ids.configure(settings.node_id)
@@ -48,7 +64,7 @@ def build(settings: Settings) -> Runtime:
     runtime = Runtime(
         settings=settings,
         database=Database(settings.effective_database_url, null_pool=settings.database_null_pool),
-        storage=LocalStorage(settings.effective_media_dir),
+        storage=build_storage(settings),
         limiter=RateLimiter(settings.redis_url),
     )
     _current = runtime
