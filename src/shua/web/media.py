@@ -1,10 +1,14 @@
-"""Public files from storage (avatars). Video playback arrives with the media context."""
+"""Public files from storage (avatars). Video playback arrives with the media context.
+
+Local storage: the app serves the bytes. Object storage: the app redirects to the object's URL
+(the CDN's, or a presigned one), so API processes never proxy media bytes."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import RedirectResponse
 
 from shua.core.errors import NotFound
 from shua.core.storage import InvalidKey
@@ -12,17 +16,26 @@ from shua.web.deps import get_runtime
 
 router = APIRouter(tags=["media"])
 PUBLIC_PREFIXES = ("avatars/",)
+# Shorter than any presigned URL lives (SHUA_S3_PRESIGN_SECONDS ≥ 120), so a cached redirect
+# never points at an expired signature.
+REDIRECT_MAX_AGE = 60
 
 
-@router.get("/media/{key:path}", response_class=Response, responses={404: {"description": "No such file"}})
+@router.get("/media/{key:path}", response_class=Response,
+            responses={307: {"description": "The file is on object storage: fetch it there"},
+                       404: {"description": "No such file"}})
 async def read_media(request: Request, key: Annotated[str, Path(max_length=300)]) -> Response:
     """A public stored file. Keys are immutable, so they cache forever."""
     if not key.startswith(PUBLIC_PREFIXES):
         raise NotFound()
+    storage = get_runtime(request).storage
     try:
-        data = await get_runtime(request).storage.get(key)
+        url = storage.url(key)
+        data = None if url else await storage.get(key)
     except InvalidKey as exc:
         raise NotFound() from exc
+    if url:
+        return RedirectResponse(url, headers={"Cache-Control": f"private, max-age={REDIRECT_MAX_AGE}"})
     if data is None:
         raise NotFound()
     return Response(data, media_type="image/jpeg",
