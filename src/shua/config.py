@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024**3  # one video upload (tus); PATCH chunks stream to disk
     max_upload_chunk_bytes: int = 64 * 1024**2  # one PATCH request body
     upload_ttl_hours: int = 24  # unfinished uploads are deleted after this
+    max_video_seconds: float = 600.0
+    keep_original_uploads: bool = False  # store the untouched upload next to the renditions
+    transcode_processes: int = Field(default=1, ge=1, le=64)  # encoder processes per worker
     login_rate: str = "10/minute"  # per account and per client address
     signup_rate: str = "20/hour"  # per client address
     api_write_rate: str = "120/minute"  # per user, for authenticated writes

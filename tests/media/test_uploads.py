@@ -198,8 +198,8 @@ class TestRecovery:
         assert_problem(await client.get(abandoned, headers=headers), 410, "media.upload_expired")
         await jobs.drain(database)
         assert not part_path(settings.var_dir, int(abandoned.rsplit("/", 1)[1])).exists()
-        assert await table_count(database, "media_uploads") == 1  # the completed one waits for its video
-        assert part_path(settings.var_dir, int(done.rsplit("/", 1)[1])).exists()
+        assert await table_count(database, "media_uploads") == 0  # never posted: all gone after the TTL
+        assert not part_path(settings.var_dir, int(done.rsplit("/", 1)[1])).exists()
 
 
 def test_part_files_live_under_var(tmp_path: Path) -> None:

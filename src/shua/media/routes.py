@@ -11,16 +11,17 @@ import base64
 import binascii
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Request, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import ClientDisconnect
 
 from shua.core.errors import InvalidRequest, ShuaError, UnsupportedMediaType
 from shua.core.ids import ID
-from shua.media import uploads
-from shua.web.deps import DB, CurrentAuth, RuntimeDep, StreamingAuth
+from shua.core.text import Paragraph
+from shua.media import uploads, videos
+from shua.web.deps import DB, CurrentAuth, MaybeAuth, RuntimeDep, StreamingAuth
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
 TUS_VERSION = "1.0.0"
@@ -155,3 +156,116 @@ async def delete_upload(upload_id: ID, auth: CurrentAuth, db: DB, runtime: Runti
     _require_tus(tus_resumable)
     await uploads.delete_upload(db, owner_id=auth.user.id, upload_id=upload_id, var_dir=runtime.settings.var_dir)
     return Response(status_code=204, headers=_tus_headers())
+
+
+videos_router = APIRouter(prefix="/api/v1", tags=["videos"])
+Visibility = Literal["public", "friends", "private"]
+Caption = Paragraph(2200)
+
+
+class VideoCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    upload_id: ID
+    caption: Caption = ""  # type: ignore[valid-type]
+    visibility: Visibility = "public"
+    allow_comments: bool = True
+    allow_duets: bool = True
+    cover_ms: int = Field(0, ge=0, le=36_000_000, description="Poster frame, ms from the start")
+
+
+class VideoUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    caption: Caption | None = None  # type: ignore[valid-type]
+    visibility: Visibility | None = None
+    allow_comments: bool | None = None
+    allow_duets: bool | None = None
+
+
+class RenditionRead(BaseModel):
+    name: str
+    width: int | None
+    height: int | None
+    bit_rate: int | None
+    url: str
+
+
+class VideoRead(BaseModel):
+    id: ID
+    owner_id: ID
+    caption: str
+    hashtags: list[str]
+    mentions: list[str]
+    visibility: str
+    allow_comments: bool
+    allow_duets: bool
+    status: str = Field(description="uploaded → probing → transcoding → ready | failed")
+    failure_code: str | None
+    failure_reason: str | None
+    duration_ms: int | None
+    width: int | None
+    height: int | None
+    playable: bool
+    created_at: datetime
+    poster_url: str | None
+    hls_url: str | None
+    renditions: list[RenditionRead]
+
+
+def _url(runtime: Any, key: str) -> str:
+    return runtime.storage.url(key) or f"/media/{key}"
+
+
+async def _video_read(db: Any, runtime: Any, video: Any) -> VideoRead:
+    files = await videos.files_of(db, video_id=video.id)
+    by_kind: dict[str, list[Any]] = {}
+    for f in files:
+        by_kind.setdefault(f.kind, []).append(f)
+    poster = by_kind.get("poster", [None])[0]
+    hls = by_kind.get("hls", [None])[0]
+    return VideoRead(
+        id=video.id, owner_id=video.owner_id, caption=video.caption, hashtags=video.hashtags,
+        mentions=video.mentions, visibility=video.visibility, allow_comments=video.allow_comments,
+        allow_duets=video.allow_duets, status=video.status, failure_code=video.failure_code,
+        failure_reason=video.failure_reason, duration_ms=video.duration_ms, width=video.width, height=video.height,
+        playable=video.playable_at is not None, created_at=video.created_at,
+        poster_url=_url(runtime, poster.key) if poster else None, hls_url=_url(runtime, hls.key) if hls else None,
+        renditions=[RenditionRead(name=f.name, width=f.width, height=f.height, bit_rate=f.bit_rate,
+                                  url=_url(runtime, f.key))
+                    for f in sorted(by_kind.get("mp4", []), key=lambda f: f.height or 0)],
+    )
+
+
+@videos_router.post("/videos", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
+async def post_video(body: VideoCreate, auth: CurrentAuth, db: DB, runtime: RuntimeDep) -> VideoRead:
+    """Post a finished upload with its caption (#hashtags, @mentions) and who may see it."""
+    video = await videos.post_video(
+        db, owner_id=auth.user.id, upload_id=body.upload_id, caption=body.caption, visibility=body.visibility,
+        allow_comments=body.allow_comments, allow_duets=body.allow_duets, cover_ms=body.cover_ms,
+    )
+    return await _video_read(db, runtime, video)
+
+
+@videos_router.get("/videos/{video_id}", responses=PROBLEMS)
+async def read_video(video_id: ID, auth: MaybeAuth, db: DB, runtime: RuntimeDep) -> VideoRead:
+    """A video: its processing state for the creator, its renditions once playable."""
+    video = await videos.get_video(db, viewer_id=auth.user.id if auth else None, video_id=video_id)
+    return await _video_read(db, runtime, video)
+
+
+@videos_router.get("/me/videos", responses=PROBLEMS)
+async def list_my_videos(auth: CurrentAuth, db: DB, runtime: RuntimeDep) -> list[VideoRead]:
+    """Your videos, newest first, including those still processing or failed."""
+    return [await _video_read(db, runtime, v) for v in await videos.list_own_videos(db, owner_id=auth.user.id)]
+
+
+@videos_router.patch("/videos/{video_id}", responses=PROBLEMS)
+async def edit_video(video_id: ID, body: VideoUpdate, auth: CurrentAuth, db: DB, runtime: RuntimeDep) -> VideoRead:
+    """Edit the caption, visibility, or whether comments and duets are allowed."""
+    video = await videos.edit_video(db, owner_id=auth.user.id, video_id=video_id, **body.model_dump(exclude_unset=True))
+    return await _video_read(db, runtime, video)
+
+
+@videos_router.delete("/videos/{video_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PROBLEMS)
+async def delete_video(video_id: ID, auth: CurrentAuth, db: DB) -> None:
+    """Delete a video; its files are removed from storage by a job."""
+    await videos.delete_video(db, owner_id=auth.user.id, video_id=video_id)

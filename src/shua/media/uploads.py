@@ -18,14 +18,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.core import clock, jobs
 from shua.core.db import Database
 from shua.core.errors import Conflict, NotFound, ShuaError
 from shua.core.ids import new_id, parse_id
-from shua.media.models import Upload
+from shua.media.models import Upload, Video
 
 
 class UploadNotFound(NotFound):
@@ -174,9 +174,9 @@ async def delete_upload(db: AsyncSession, *, owner_id: int, upload_id: object, v
 
 
 async def expire_upload(db: AsyncSession, *, upload_id: int, var_dir: Path) -> bool:
-    """Drop an upload that never completed. Idempotent."""
+    """Drop an upload that was never posted as a video (finished or not). Idempotent."""
     upload = await db.get(Upload, upload_id)
-    if upload is None or upload.completed_at is not None:
+    if upload is None or await db.scalar(select(Video.id).where(Video.upload_id == upload_id)) is not None:
         return False
     await db.delete(upload)
     await asyncio.to_thread(part_path(var_dir, upload_id).unlink, True)

@@ -14,5 +14,6 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(accounts.router)
     app.include_router(accounts.admin)
     app.include_router(uploads.router)
+    app.include_router(uploads.videos_router)
     app.include_router(media.router)
     app.include_router(pages.router)

@@ -1,0 +1,164 @@
+"""The processing job: probe and validate, transcode the ladder (lowest rung first, published as
+soon as it exists so the video plays early), package HLS, make the poster, store everything.
+
+Heavy work runs in a process pool (PyAV holds the GIL for much of an encode). Every step is
+idempotent, so a job re-run after a crash starts over cleanly; a video whose processing keeps
+crashing is marked failed after MAX_ATTEMPTS, never left "processing" forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import shutil
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import delete
+
+from shua.config import Settings
+from shua.core import clock, jobs
+from shua.core.db import Database
+from shua.core.errors import InvalidRequest
+from shua.core.storage import Storage
+from shua.media import poster, probe, transcode
+from shua.media.models import DELETED, FAILED, PROBING, READY, TRANSCODING, Upload, Video, VideoFile
+from shua.media.uploads import part_path
+from shua.media.videos import storage_prefix
+
+MAX_ATTEMPTS = 3
+T = TypeVar("T")
+_pool: ProcessPoolExecutor | None = None
+
+
+def _executor(workers: int) -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        # spawn: a forked child would inherit the event loop, sockets and locks of the server.
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return _pool
+
+
+async def _in_process(settings: Settings, fn: Callable[..., T], *args: Any) -> T:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_executor(settings.transcode_processes), fn, *args)
+
+
+async def _set(database: Database, video_id: int, **values: Any) -> Video | None:
+    async with database.transaction() as db:
+        video = await db.get(Video, video_id)
+        if video is None or video.status == DELETED:
+            return None
+        for name, value in values.items():
+            setattr(video, name, value)
+        video.updated_at = clock.utcnow()
+        return video
+
+
+async def _store(database: Database, storage: Storage, video_id: int, path: Path, *, kind: str, name: str,
+                 content_type: str, **facts: Any) -> VideoFile:
+    key = f"{storage_prefix(video_id)}{name}/{path.name}" if kind == "hls" else \
+        f"{storage_prefix(video_id)}{name}{path.suffix}"
+    await storage.put_file(key, path, content_type=content_type)
+    async with database.transaction() as db:
+        await db.execute(delete(VideoFile).where(VideoFile.video_id == video_id, VideoFile.kind == kind,
+                                                 VideoFile.name == name))
+        size = (await asyncio.to_thread(path.stat)).st_size
+        row = VideoFile(video_id=video_id, kind=kind, name=name, key=key, size_bytes=size, **facts)
+        db.add(row)
+    return row
+
+
+async def process_video(database: Database, storage: Storage, settings: Settings, *, video_id: int) -> None:
+    video = await _set(database, video_id, status=PROBING)
+    if video is None or video.upload_id is None:
+        return
+    if video.ready_at is not None:
+        await _set(database, video_id, status=READY)
+        return
+    attempts = video.process_attempts + 1
+    await _set(database, video_id, process_attempts=attempts)
+    source = part_path(settings.var_dir, video.upload_id)
+    work = Path(tempfile.mkdtemp(prefix=f"shua-video-{video_id}-", dir=settings.var_dir))
+    try:
+        await _run(database, storage, settings, video_id=video_id, source=source, work=work,
+                   cover_ms=video.cover_ms)
+    except InvalidRequest as exc:  # the file itself is unusable: tell the creator, don't retry
+        await _set(database, video_id, status=FAILED, failure_code=exc.code, failure_reason=exc.message[:300])
+        await _discard_upload(database, settings, video.upload_id)
+    except Exception:
+        if attempts >= MAX_ATTEMPTS:
+            await _set(database, video_id, status=FAILED, failure_code="media.processing_failed",
+                       failure_reason="Processing failed repeatedly; try uploading again")
+            await _discard_upload(database, settings, video.upload_id)
+            return
+        raise  # the job runner retries with backoff
+    finally:
+        await asyncio.to_thread(shutil.rmtree, work, True)
+
+
+async def _discard_upload(database: Database, settings: Settings, upload_id: int) -> None:
+    """A failed video's upload is of no further use: the creator uploads again."""
+    async with database.transaction() as db:
+        upload = await db.get(Upload, upload_id)
+        if upload is not None:
+            await db.delete(upload)
+    await asyncio.to_thread(part_path(settings.var_dir, upload_id).unlink, True)
+
+
+async def _run(database: Database, storage: Storage, settings: Settings, *, video_id: int, source: Path,
+               work: Path, cover_ms: int) -> None:
+    facts = await _in_process(settings, probe.probe, source)
+    probe.validate(facts, probe.Limits(max_duration=settings.max_video_seconds))
+    await _set(database, video_id, status=TRANSCODING, duration_ms=round(facts.duration * 1000),
+               width=facts.display_width, height=facts.display_height)
+    ladder = transcode.plan_ladder(facts)
+    encoded: list[tuple[transcode.Rendition, Path]] = []
+    for rendition in ladder:  # lowest first
+        mp4 = await _in_process(settings, transcode.transcode_mp4, source, work / f"{rendition.name}.mp4", rendition)
+        await _store(database, storage, video_id, mp4, kind="mp4", name=rendition.name, content_type="video/mp4",
+                     width=rendition.width, height=rendition.height, bit_rate=rendition.bit_rate)
+        encoded.append((rendition, mp4))
+        if len(encoded) == 1:  # playable as soon as one rendition exists
+            await _set(database, video_id, playable_at=clock.utcnow())
+    hls_dir = work / "hls"
+    master = await _in_process(settings, transcode.package_hls, encoded, hls_dir)
+    for path in sorted(hls_dir.rglob("*")):
+        if path.is_file():
+            rel = path.relative_to(hls_dir)
+            key = f"{storage_prefix(video_id)}hls/{rel.as_posix()}"
+            content_type = "application/vnd.apple.mpegurl" if path.suffix == ".m3u8" else "video/mp2t"
+            await storage.put_file(key, path, content_type=content_type)
+    master_size = (await asyncio.to_thread(master.stat)).st_size
+    async with database.transaction() as db:
+        await db.execute(delete(VideoFile).where(VideoFile.video_id == video_id, VideoFile.kind == "hls"))
+        db.add(VideoFile(video_id=video_id, kind="hls", name="master", size_bytes=master_size,
+                         key=f"{storage_prefix(video_id)}hls/master.m3u8"))
+    cover = work / "poster.jpg"
+    width, height = await _in_process(settings, poster.make_poster, source, cover,
+                                      min(cover_ms / 1000, max(0.0, facts.duration - 0.1)))
+    await _store(database, storage, video_id, cover, kind="poster", name="poster", content_type="image/jpeg",
+                 width=width, height=height)
+    if settings.keep_original_uploads:
+        await storage.put_file(f"{storage_prefix(video_id)}original", source, content_type="application/octet-stream")
+    async with database.transaction() as db:
+        video = await db.get(Video, video_id)
+        if video is None or video.status == DELETED:
+            return
+        video.status, video.ready_at, video.updated_at = READY, clock.utcnow(), clock.utcnow()
+        video.failure_code = video.failure_reason = None
+        await jobs.publish(db, "video.ready", {"video_id": str(video_id), "owner_id": str(video.owner_id)})
+        upload = await db.get(Upload, video.upload_id) if video.upload_id else None
+        if upload is not None:
+            await db.delete(upload)
+    await asyncio.to_thread(source.unlink, True)
+
+
+async def delete_files(database: Database, storage: Storage, *, video_id: int) -> None:
+    """Remove every stored file of a deleted video. Idempotent."""
+    await storage.delete_prefix(storage_prefix(video_id))
+    async with database.transaction() as db:
+        await db.execute(delete(VideoFile).where(VideoFile.video_id == video_id))

@@ -1,0 +1,128 @@
+"""Posting, reading, editing and deleting videos. Processing lives in pipeline.py."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shua.core import clock, jobs
+from shua.core.errors import Conflict, NotFound
+from shua.core.ids import new_id, parse_id
+from shua.media.models import DELETED, PUBLIC, UPLOADED, Upload, Video, VideoFile
+from shua.media.uploads import UploadNotFound
+
+# Hashtags may be Chinese (#猫咪日常); they end at whitespace or punctuation.
+HASHTAG_RE = re.compile(r"#([\w\u4e00-\u9fff]{1,40})")
+MENTION_RE = re.compile(r"@([a-z][a-z0-9_.]{2,23})", re.IGNORECASE)
+
+
+class VideoNotFound(NotFound):
+    code = "media.video_not_found"
+    title = "No such video"
+
+
+class UploadNotReady(Conflict):
+    code = "media.upload_not_ready"
+    title = "The upload is not finished yet"
+
+
+class UploadAlreadyPosted(Conflict):
+    code = "media.upload_already_posted"
+    title = "This upload has already been posted"
+
+
+def parse_caption(caption: str) -> tuple[list[str], list[str]]:
+    """Hashtags and @mentions, in order, without repeats."""
+    tags = list(dict.fromkeys(HASHTAG_RE.findall(caption)))
+    mentions = list(dict.fromkeys(m.lower() for m in MENTION_RE.findall(caption)))
+    return tags[:30], mentions[:30]
+
+
+async def post_video(
+    db: AsyncSession, *, owner_id: int, upload_id: int, caption: str, visibility: str = PUBLIC,
+    allow_comments: bool = True, allow_duets: bool = True, cover_ms: int = 0,
+) -> Video:
+    """Post a finished upload; it shows "processing" until the renditions are ready."""
+    upload = await db.get(Upload, upload_id)
+    if upload is None or upload.owner_id != owner_id:
+        raise UploadNotFound()
+    if upload.completed_at is None:
+        raise UploadNotReady(offset=upload.offset, length=upload.length)
+    if await db.scalar(select(Video.id).where(Video.upload_id == upload_id)) is not None:
+        raise UploadAlreadyPosted()
+    tags, mentions = parse_caption(caption)
+    now = clock.utcnow()
+    video = Video(
+        id=new_id(), owner_id=owner_id, upload_id=upload_id, caption=caption, hashtags=tags, mentions=mentions,
+        visibility=visibility, allow_comments=allow_comments, allow_duets=allow_duets, status=UPLOADED,
+        cover_ms=cover_ms, process_attempts=0, created_at=now, updated_at=now,
+    )
+    db.add(video)
+    await jobs.enqueue(db, "media.process", {"video_id": str(video.id)})
+    return video
+
+
+async def get_video(db: AsyncSession, *, viewer_id: int | None, video_id: object) -> Video:
+    """A video the viewer may see. Friends-only videos are the owner's alone until the social
+    context defines friends; someone else's private or deleted video is reported as not found."""
+    parsed = parse_id(video_id)
+    video = await db.get(Video, parsed) if parsed else None
+    if video is None or video.status == DELETED:
+        raise VideoNotFound()
+    if video.owner_id != viewer_id and (video.visibility != PUBLIC or video.ready_at is None):
+        raise VideoNotFound()
+    return video
+
+
+async def own_video(db: AsyncSession, *, owner_id: int, video_id: object) -> Video:
+    parsed = parse_id(video_id)
+    video = await db.get(Video, parsed) if parsed else None
+    if video is None or video.owner_id != owner_id or video.status == DELETED:
+        raise VideoNotFound()
+    return video
+
+
+async def list_own_videos(db: AsyncSession, *, owner_id: int, limit: int = 50) -> list[Video]:
+    query = (select(Video).where(Video.owner_id == owner_id, Video.status != DELETED)
+             .order_by(Video.id.desc()).limit(limit))
+    return list((await db.scalars(query)).all())
+
+
+async def files_of(db: AsyncSession, *, video_id: int) -> list[VideoFile]:
+    return list((await db.scalars(select(VideoFile).where(VideoFile.video_id == video_id))).all())
+
+
+async def edit_video(
+    db: AsyncSession, *, owner_id: int, video_id: object, caption: str | None = None,
+    visibility: str | None = None, allow_comments: bool | None = None, allow_duets: bool | None = None,
+) -> Video:
+    """Change the caption or who may see and respond to the video."""
+    video = await own_video(db, owner_id=owner_id, video_id=video_id)
+    if caption is not None:
+        video.caption = caption
+        video.hashtags, video.mentions = parse_caption(caption)
+    if visibility is not None:
+        video.visibility = visibility
+    if allow_comments is not None:
+        video.allow_comments = allow_comments
+    if allow_duets is not None:
+        video.allow_duets = allow_duets
+    video.updated_at = clock.utcnow()
+    if video.ready_at is not None:
+        await jobs.publish(db, "video.updated", {"video_id": str(video.id)})
+    return video
+
+
+async def delete_video(db: AsyncSession, *, owner_id: int, video_id: object) -> None:
+    """Hide the video now; a job removes its files from storage."""
+    video = await own_video(db, owner_id=owner_id, video_id=video_id)
+    video.status, video.deleted_at, video.updated_at = DELETED, clock.utcnow(), clock.utcnow()
+    await jobs.publish(db, "video.deleted", {"video_id": str(video.id), "owner_id": str(owner_id)})
+    await jobs.enqueue(db, "media.delete_files", {"video_id": str(video.id)})
+
+
+def storage_prefix(video_id: int) -> str:
+    return f"videos/{video_id}/"
+

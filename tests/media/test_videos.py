@@ -1,0 +1,170 @@
+"""Posting a video end to end: tus upload → post → the processing job → ready renditions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx2
+import pytest
+from sqlalchemy import func, select
+
+from shua.config import Settings
+from shua.core import clock, jobs
+from shua.core.db import Database
+from shua.media.synth import synthesize
+from shua.media.uploads import part_path
+from shua.media.videos import parse_caption
+from tests.conftest import table_count
+from tests.helpers import api_token, assert_problem
+
+TUS = {"Tus-Resumable": "1.0.0"}
+
+
+async def _upload(client: httpx2.AsyncClient, headers: dict[str, str], data: bytes) -> str:
+    r = await client.post("/api/v1/uploads", headers={**headers, **TUS, "Upload-Length": str(len(data))})
+    assert r.status_code == 201, r.text
+    r2 = await client.patch(r.headers["location"], content=data, headers={
+        **headers, **TUS, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+    assert r2.status_code == 204, r2.text
+    return str(r.json()["id"])
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    path = tmp_path_factory.mktemp("clips") / "clip.mp4"
+    synthesize(path, duration=2.0, width=320, height=568, fps=24, audio=True, caption="刷 Shua")
+    return path.read_bytes()
+
+
+async def _events(database: Database, topic: str) -> int:
+    async with database.transaction(write=False) as db:
+        query = select(func.count()).select_from(jobs.OutboxEvent).where(jobs.OutboxEvent.topic == topic)
+        return int(await db.scalar(query) or 0)
+
+
+class TestPostAndProcess:
+    async def test_creator_posts_and_viewers_see_it_once_ready(
+        self, client: httpx2.AsyncClient, database: Database, settings: Settings, clip: bytes
+    ) -> None:
+        creator = {"Authorization": f"Bearer {await api_token(client, 'creator')}"}
+        viewer = {"Authorization": f"Bearer {await api_token(client, 'viewer')}"}
+        upload_id = await _upload(client, creator, clip)
+        r = await client.post("/api/v1/videos", headers=creator, json={
+            "upload_id": upload_id, "caption": "第一条视频 #猫咪 #cats @viewer", "cover_ms": 500})
+        assert r.status_code == 201, r.text
+        video = r.json()
+        assert (video["status"], video["playable"]) == ("uploaded", False)
+        assert video["hashtags"] == ["猫咪", "cats"] and video["mentions"] == ["viewer"]
+        url = f"/api/v1/videos/{video['id']}"
+        assert_problem(await client.get(url, headers=viewer), 404, "media.video_not_found")  # still processing
+
+        await jobs.drain(database)
+
+        ready = (await client.get(url, headers=viewer)).json()
+        assert ready["status"] == "ready" and ready["playable"] is True
+        assert (ready["width"], ready["height"], ready["duration_ms"] // 100) == (320, 568, 20)
+        assert ready["renditions"] and ready["renditions"][0]["url"].startswith("/media/videos/")
+        assert ready["hls_url"].endswith("/hls/master.m3u8")
+        assert ready["poster_url"].endswith("poster.jpg")
+        media = settings.effective_media_dir
+        for key in [r["url"] for r in ready["renditions"]] + [ready["hls_url"], ready["poster_url"]]:
+            assert (media / key.removeprefix("/media/")).is_file(), key
+        master = (media / ready["hls_url"].removeprefix("/media/")).read_text()
+        assert master.startswith("#EXTM3U") and "RESOLUTION=320x568" in master
+        assert await _events(database, "video.ready") == 1
+        assert await table_count(database, "media_uploads") == 0  # the upload was consumed
+        assert not part_path(settings.var_dir, int(upload_id)).exists()
+
+    async def test_not_a_video_fails_with_a_readable_reason(self, client: httpx2.AsyncClient,
+                                                            database: Database) -> None:
+        creator = {"Authorization": f"Bearer {await api_token(client, 'creator2')}"}
+        upload_id = await _upload(client, creator, b"this is a text file, not a video\n" * 50)
+        video = (await client.post("/api/v1/videos", headers=creator, json={"upload_id": upload_id})).json()
+        await jobs.drain(database)
+        failed = (await client.get(f"/api/v1/videos/{video['id']}", headers=creator)).json()
+        assert (failed["status"], failed["failure_code"]) == ("failed", "media.not_a_video")
+        assert failed["failure_reason"] and failed["renditions"] == []
+        assert await _events(database, "video.ready") == 0
+        async with database.transaction(write=False) as db:
+            job = await db.scalar(select(jobs.Job).where(jobs.Job.name == "media.process"))
+        assert job is not None and (job.status, job.attempts) == (jobs.DONE, 1)  # refused, not retried
+        assert await table_count(database, "media_uploads") == 0  # the useless upload is gone
+
+    async def test_a_crashing_job_ends_failed_not_stuck(self, client: httpx2.AsyncClient, database: Database,
+                                                        settings: Settings, clip: bytes) -> None:
+        creator = {"Authorization": f"Bearer {await api_token(client, 'creator3')}"}
+        upload_id = await _upload(client, creator, clip)
+        video = (await client.post("/api/v1/videos", headers=creator, json={"upload_id": upload_id})).json()
+        part_path(settings.var_dir, int(upload_id)).unlink()  # the disk lost the file: every attempt crashes
+        for _ in range(4):
+            await jobs.drain(database)
+            clock.travel(3600)
+        state = (await client.get(f"/api/v1/videos/{video['id']}", headers=creator)).json()
+        assert (state["status"], state["failure_code"]) == ("failed", "media.processing_failed")
+
+
+class TestBadPosts:
+    async def test_unfinished_foreign_and_reused_uploads(self, client: httpx2.AsyncClient, database: Database,
+                                                         clip: bytes) -> None:
+        owner = {"Authorization": f"Bearer {await api_token(client, 'poster1')}"}
+        other = {"Authorization": f"Bearer {await api_token(client, 'poster2')}"}
+        r = await client.post("/api/v1/uploads", headers={**owner, **TUS, "Upload-Length": "100"})
+        unfinished = r.json()["id"]
+        assert_problem(await client.post("/api/v1/videos", headers=owner, json={"upload_id": unfinished}),
+                       409, "media.upload_not_ready")
+        done = await _upload(client, owner, clip)
+        assert_problem(await client.post("/api/v1/videos", headers=other, json={"upload_id": done}),
+                       404, "media.upload_not_found")
+        assert (await client.post("/api/v1/videos", headers=owner, json={"upload_id": done})).status_code == 201
+        assert_problem(await client.post("/api/v1/videos", headers=owner, json={"upload_id": done}),
+                       409, "media.upload_already_posted")
+        assert await table_count(database, "videos") == 1
+
+    async def test_caption_limits(self, client: httpx2.AsyncClient, database: Database, clip: bytes) -> None:
+        owner = {"Authorization": f"Bearer {await api_token(client, 'poster3')}"}
+        done = await _upload(client, owner, clip)
+        long = await client.post("/api/v1/videos", headers=owner, json={"upload_id": done, "caption": "字" * 2201})
+        assert_problem(long, 422, "request.invalid")
+        huge = await client.post("/api/v1/videos", headers=owner, json={"upload_id": done, "caption": "x" * 1_100_000})
+        assert_problem(huge, 413, "request.too_large")
+        assert await table_count(database, "videos") == 0
+
+
+class TestVisibilityAndDeletion:
+    async def test_private_edit_and_delete(self, client: httpx2.AsyncClient, database: Database,
+                                           settings: Settings, clip: bytes) -> None:
+        owner = {"Authorization": f"Bearer {await api_token(client, 'owner9')}"}
+        other = {"Authorization": f"Bearer {await api_token(client, 'other9')}"}
+        upload_id = await _upload(client, owner, clip)
+        video = (await client.post("/api/v1/videos", headers=owner,
+                                   json={"upload_id": upload_id, "visibility": "private"})).json()
+        await jobs.drain(database)
+        url = f"/api/v1/videos/{video['id']}"
+        assert (await client.get(url, headers=owner)).json()["status"] == "ready"
+        assert_problem(await client.get(url, headers=other), 404, "media.video_not_found")
+        assert_problem(await client.get(url), 404, "media.video_not_found")
+        edited = await client.patch(url, headers=owner, json={"visibility": "public", "caption": "公开了 #hello"})
+        assert edited.json()["hashtags"] == ["hello"]
+        assert (await client.get(url, headers=other)).status_code == 200
+        assert_problem(await client.patch(url, headers=other, json={"caption": "mine now"}), 404,
+                       "media.video_not_found")
+        assert_problem(await client.delete(url, headers=other), 404, "media.video_not_found")
+        assert (await client.delete(url, headers=owner)).status_code == 204
+        assert_problem(await client.get(url, headers=owner), 404, "media.video_not_found")
+        await jobs.drain(database)
+        assert not (settings.effective_media_dir / "videos" / video["id"]).exists()
+        assert await _events(database, "video.deleted") == 1
+
+
+@pytest.mark.parametrize(("caption", "tags", "mentions"), [
+    ("#猫咪日常 和 #Cats!", ["猫咪日常", "Cats"], []),
+    ("@Alice 看 @bob_1 @alice", [], ["alice", "bob_1"]),
+    ("no tags", [], []),
+    ("#a#b #a", ["a", "b"], []),
+])
+def test_parse_caption(caption: str, tags: list[str], mentions: list[str]) -> None:
+    assert parse_caption(caption) == (tags, mentions)
+
+
+def test_clip_fixture_is_small(clip: bytes, tmp_path: Path) -> None:
+    assert 0 < len(clip) < 2_000_000
