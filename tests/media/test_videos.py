@@ -168,3 +168,75 @@ def test_parse_caption(caption: str, tags: list[str], mentions: list[str]) -> No
 
 def test_clip_fixture_is_small(clip: bytes, tmp_path: Path) -> None:
     assert 0 < len(clip) < 2_000_000
+
+
+class TestPlayback:
+    async def _ready_video(self, client: httpx2.AsyncClient, database: Database, clip: bytes, handle: str,
+                           visibility: str = "public") -> tuple[dict[str, str], dict[str, object]]:
+        owner = {"Authorization": f"Bearer {await api_token(client, handle)}"}
+        upload_id = await _upload(client, owner, clip)
+        video = (await client.post("/api/v1/videos", headers=owner,
+                                   json={"upload_id": upload_id, "visibility": visibility})).json()
+        await jobs.drain(database)
+        return owner, (await client.get(f"/api/v1/videos/{video['id']}", headers=owner)).json()
+
+    async def test_range_requests_and_faststart(self, client: httpx2.AsyncClient, database: Database,
+                                                clip: bytes) -> None:
+        _, video = await self._ready_video(client, database, clip, "player1")
+        url = video["renditions"][0]["url"]  # type: ignore[index]
+        full = await client.get(url)
+        assert full.status_code == 200 and full.headers["content-type"] == "video/mp4"
+        assert full.headers["etag"] and "max-age" in full.headers["cache-control"]
+        assert full.content.find(b"moov") < full.content.find(b"mdat")  # plays before the whole file arrives
+        part = await client.get(url, headers={"Range": "bytes=0-99"})
+        assert part.status_code == 206
+        assert part.headers["content-range"] == f"bytes 0-99/{len(full.content)}"
+        assert part.content == full.content[:100]
+
+    async def test_hls_ladder_resolves(self, client: httpx2.AsyncClient, database: Database, clip: bytes) -> None:
+        _, video = await self._ready_video(client, database, clip, "player2")
+        master_url = str(video["hls_url"])
+        master = await client.get(master_url)
+        assert master.status_code == 200 and "mpegurl" in master.headers["content-type"]
+        variant = next(line for line in master.text.splitlines() if line and not line.startswith("#"))
+        base = master_url.rsplit("/", 1)[0]
+        playlist = await client.get(f"{base}/{variant}")
+        assert playlist.status_code == 200
+        segment = next(line for line in playlist.text.splitlines() if line and not line.startswith("#"))
+        seg = await client.get(f"{base}/{variant.rsplit('/', 1)[0]}/{segment}")
+        assert seg.status_code == 200 and seg.headers["content-type"] == "video/mp2t" and len(seg.content) > 1000
+
+    async def test_private_video_only_through_signed_urls(self, client: httpx2.AsyncClient, database: Database,
+                                                          clip: bytes) -> None:
+        owner, video = await self._ready_video(client, database, clip, "player3", visibility="private")
+        signed = str(video["renditions"][0]["url"])  # type: ignore[index]
+        assert signed.startswith("/media/s/")
+        assert (await client.get(signed)).status_code == 200
+        unsigned = "/media/" + signed.split("/", 4)[4]
+        assert_problem(await client.get(unsigned), 404, "media.video_not_found")
+        token = signed.split("/")[3]
+        tampered = signed.replace(token, token[:-1] + ("0" if token[-1] != "0" else "1"))
+        assert_problem(await client.get(tampered), 404, "media.video_not_found")
+        other_video = signed.replace(f"/videos/{video['id']}/", "/videos/123456789/")
+        assert (await client.get(other_video)).status_code == 404  # a signature is for one video only
+        clock.travel(7 * 3600)
+        assert_problem(await client.get(signed), 404, "media.video_not_found")  # expired
+        clock.reset()
+        hls = str(video["hls_url"])
+        master = await client.get(hls)
+        variant = next(line for line in master.text.splitlines() if line and not line.startswith("#"))
+        assert (await client.get(hls.rsplit("/", 1)[0] + "/" + variant)).status_code == 200  # relative URLs keep it
+
+    @pytest.mark.parametrize("rest", ["../../secret_key", "..%2f..%2fsecret_key", "x%00.mp4", "/etc/passwd"])
+    async def test_no_traversal_out_of_the_video(self, client: httpx2.AsyncClient, database: Database,
+                                                 clip: bytes, rest: str) -> None:
+        _, video = await self._ready_video(client, database, clip, "player4")
+        r = await client.get(f"/media/videos/{video['id']}/{rest}")
+        assert r.status_code == 404
+
+    async def test_deleted_video_stops_playing(self, client: httpx2.AsyncClient, database: Database,
+                                               clip: bytes) -> None:
+        owner, video = await self._ready_video(client, database, clip, "player5")
+        url = str(video["renditions"][0]["url"])  # type: ignore[index]
+        assert (await client.delete(f"/api/v1/videos/{video['id']}", headers=owner)).status_code == 204
+        assert (await client.get(url)).status_code == 404

@@ -7,6 +7,7 @@ HEAD tells the offset to resume from. Every request carries `Tus-Resumable: 1.0.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from collections.abc import AsyncIterator
@@ -14,13 +15,19 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Request, Response, status
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import ClientDisconnect
 
 from shua.core.errors import InvalidRequest, ShuaError, UnsupportedMediaType
 from shua.core.ids import ID
+from shua.core.storage import InvalidKey, LocalStorage
 from shua.core.text import Paragraph
-from shua.media import uploads, videos
+from shua.media import playback, uploads, videos
+from shua.media.models import DELETED, Video
+from shua.runtime import Runtime
 from shua.web.deps import DB, CurrentAuth, MaybeAuth, RuntimeDep, StreamingAuth
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
@@ -211,8 +218,8 @@ class VideoRead(BaseModel):
     renditions: list[RenditionRead]
 
 
-def _url(runtime: Any, key: str) -> str:
-    return runtime.storage.url(key) or f"/media/{key}"
+def _url(runtime: Any, video: Any, key: str) -> str:
+    return playback.playback_path(runtime.settings.secret_key, video, key)
 
 
 async def _video_read(db: Any, runtime: Any, video: Any) -> VideoRead:
@@ -228,9 +235,10 @@ async def _video_read(db: Any, runtime: Any, video: Any) -> VideoRead:
         allow_duets=video.allow_duets, status=video.status, failure_code=video.failure_code,
         failure_reason=video.failure_reason, duration_ms=video.duration_ms, width=video.width, height=video.height,
         playable=video.playable_at is not None, created_at=video.created_at,
-        poster_url=_url(runtime, poster.key) if poster else None, hls_url=_url(runtime, hls.key) if hls else None,
+        poster_url=_url(runtime, video, poster.key) if poster else None,
+        hls_url=_url(runtime, video, hls.key) if hls else None,
         renditions=[RenditionRead(name=f.name, width=f.width, height=f.height, bit_rate=f.bit_rate,
-                                  url=_url(runtime, f.key))
+                                  url=_url(runtime, video, f.key))
                     for f in sorted(by_kind.get("mp4", []), key=lambda f: f.height or 0)],
     )
 
@@ -269,3 +277,46 @@ async def edit_video(video_id: ID, body: VideoUpdate, auth: CurrentAuth, db: DB,
 async def delete_video(video_id: ID, auth: CurrentAuth, db: DB) -> None:
     """Delete a video; its files are removed from storage by a job."""
     await videos.delete_video(db, owner_id=auth.user.id, video_id=video_id)
+
+
+playback_router = APIRouter(tags=["videos"])
+CONTENT_TYPES = {".mp4": "video/mp4", ".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t",
+                 ".m4s": "video/iso.segment", ".jpg": "image/jpeg"}
+
+
+async def _serve(runtime: Runtime, db: AsyncSession, video_id: int, rest: str, *, signed: bool) -> Response:
+    video = await db.get(Video, video_id)
+    if video is None or video.status == DELETED or (not signed and not playback.is_public(video)):
+        raise videos.VideoNotFound()
+    key = f"{videos.storage_prefix(video_id)}{rest}"
+    storage = runtime.storage
+    try:
+        if not isinstance(storage, LocalStorage):  # object storage: fetch from there (CDN or presigned)
+            url = storage.url(key, expires_in=3600 if signed else None)
+            return RedirectResponse(url or "/", status_code=307, headers={"Cache-Control": "private, max-age=60"})
+        path = storage.path_for(key)
+    except InvalidKey as exc:
+        raise videos.VideoNotFound() from exc
+    if not await asyncio.to_thread(path.is_file):
+        raise videos.VideoNotFound()
+    cache = "public, max-age=86400" if not signed else "private, max-age=3600"
+    # FileResponse answers Range requests with 206 and sets ETag/Last-Modified.
+    return FileResponse(path, media_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+                        headers={"Cache-Control": cache, "Accept-Ranges": "bytes"})
+
+
+@playback_router.get("/media/videos/{video_id}/{rest:path}", response_class=Response, responses=PROBLEMS)
+async def play_public(video_id: ID, rest: Annotated[str, PathParam(max_length=200)], db: DB,
+                      runtime: RuntimeDep) -> Response:
+    """A public, ready video's file (MP4 rendition, HLS playlist or segment, poster)."""
+    return await _serve(runtime, db, video_id, rest, signed=False)
+
+
+@playback_router.get("/media/s/{token}/videos/{video_id}/{rest:path}", response_class=Response, responses=PROBLEMS)
+async def play_signed(token: Annotated[str, PathParam(max_length=80)], video_id: ID,
+                      rest: Annotated[str, PathParam(max_length=200)], db: DB,
+                      runtime: RuntimeDep) -> Response:
+    """Any video's file, behind an expiring signature handed out with the video."""
+    if not playback.token_valid(runtime.settings.secret_key, video_id, token):
+        raise videos.VideoNotFound()
+    return await _serve(runtime, db, video_id, rest, signed=True)

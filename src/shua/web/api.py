@@ -15,5 +15,6 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(accounts.admin)
     app.include_router(uploads.router)
     app.include_router(uploads.videos_router)
+    app.include_router(uploads.playback_router)
     app.include_router(media.router)
     app.include_router(pages.router)
