@@ -53,10 +53,10 @@ class TestCli:
         assert code == 0, out
 
     def test_demo_seeds_once(self, env: None) -> None:
-        code, out = run("demo", "--no-serve")
+        code, out = run("demo", "--no-serve", "--no-videos")
         assert code == 0, out
         assert "new users" in out and "demo" in out
-        code, out = run("demo", "--no-serve")
+        code, out = run("demo", "--no-serve", "--no-videos")
         assert code == 0 and "(0 new users)" in out
 
     def test_doctor_healthy(self, env: None) -> None:

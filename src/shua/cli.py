@@ -96,13 +96,23 @@ def worker(concurrency: int = 4) -> None:
 
 
 @app.command()
-def demo(serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = False) -> None:
+def demo(
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = False,
+    videos: Annotated[bool, typer.Option("--videos/--no-videos", help="Make and post the demo clips")] = True,
+) -> None:
     """Migrate and seed demo users (idempotent); with --serve, start the server too."""
+    from rich.progress import Progress
+
     from shua.demo import ADMIN_PASSWORD, DEMO_PASSWORD, seed
+    from shua.demo_videos import seed_videos
 
     migrate()
     created = _run(seed)
     console.print(f"[green]✓[/] demo data ready ({created} new users)")
+    if videos:
+        with Progress(console=console) as progress:
+            made = _run(lambda rt: seed_videos(rt, progress=progress))
+        console.print(f"[green]✓[/] demo videos ready ({made} new)")
     console.print(f"  log in as [bold]demo[/] / [bold]{DEMO_PASSWORD}[/]"
                   f"  (operator: [bold]admin[/] / [bold]{ADMIN_PASSWORD}[/])")
     if serve_after:

@@ -12,6 +12,7 @@ import asyncio
 import fcntl
 import os
 import re
+import shutil
 import unicodedata
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -84,6 +85,24 @@ async def create_upload(
     db.add(upload)
     path = part_path(var_dir, upload.id)
     await asyncio.to_thread(_create_part_file, path)
+    await jobs.enqueue(db, "media.expire_upload", {"upload_id": str(upload.id)}, run_at=upload.expires_at)
+    return upload
+
+
+async def import_file(
+    db: AsyncSession, *, owner_id: int, source: Path, var_dir: Path, ttl: timedelta, content_type: str = "video/mp4",
+) -> Upload:
+    """A completed upload from a file already on this machine (demo content, operator imports)."""
+    size = (await asyncio.to_thread(source.stat)).st_size
+    now = clock.utcnow()
+    upload = Upload(
+        id=new_id(), owner_id=owner_id, length=size, offset=size, filename=clean_filename(source.name),
+        content_type=content_type, created_at=now, expires_at=now + ttl, completed_at=now,
+    )
+    db.add(upload)
+    path = part_path(var_dir, upload.id)
+    await asyncio.to_thread(_create_part_file, path)
+    await asyncio.to_thread(shutil.copyfile, source, path)
     await jobs.enqueue(db, "media.expire_upload", {"upload_id": str(upload.id)}, run_at=upload.expires_at)
     return upload
 

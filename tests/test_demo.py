@@ -1,0 +1,24 @@
+"""The demo seed: users and real processed videos, idempotent."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from shua import demo_videos
+from shua.demo import seed
+from shua.media.models import READY, Video
+from shua.runtime import Runtime
+
+
+async def test_demo_posts_processed_videos_once(app, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    rt: Runtime = app.state.runtime
+    monkeypatch.setattr(demo_videos, "CLIPS", demo_videos.CLIPS[:2] + [("nobody", "x", "y", "public")])
+    assert await seed(rt) == 9
+    assert await demo_videos.seed_videos(rt) == 2
+    assert await demo_videos.seed_videos(rt) == 0  # a second run changes nothing
+    async with rt.database.transaction(write=False) as db:
+        rows = (await db.scalars(select(Video))).all()
+        assert [v.status for v in rows] == [READY, READY]
+        assert all("#" in v.caption and v.hashtags for v in rows)
+        assert await db.scalar(select(func.count()).select_from(Video)) == 2
