@@ -25,6 +25,8 @@ user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Inspect and retry background jobs.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(jobs_app, name="jobs")
+media_app = typer.Typer(help="Manage videos and their files.", no_args_is_help=True)
+app.add_typer(media_app, name="media")
 console = Console()
 
 
@@ -201,6 +203,45 @@ def jobs_stats() -> None:
 
     for status, count in sorted(_run(stats).items()):
         console.print(f"{status:12} {count}")
+
+
+@media_app.command("reprocess")
+def media_reprocess(
+    video_ids: Annotated[list[int] | None, typer.Argument(help="Videos to process again")] = None,
+    all_videos: Annotated[bool, typer.Option("--all", help="Every video")] = False,
+    failed: Annotated[bool, typer.Option("--failed", help="Every failed video")] = False,
+    enqueue_only: Annotated[bool, typer.Option("--enqueue", help="Leave the work to `shua worker`")] = False,
+) -> None:
+    """Transcode videos again, here with a progress bar, or queued for the workers."""
+    from rich.progress import Progress
+
+    from shua.core import jobs
+    from shua.core.errors import ShuaError
+    from shua.media import videos
+
+    if not video_ids and not all_videos and not failed:
+        console.print("[red]name video ids, or use --all or --failed[/]")
+        raise typer.Exit(2)
+
+    async def work(rt: Runtime) -> int:
+        async with rt.database.transaction(write=False) as db:
+            ids = list(video_ids or []) or await videos.video_ids(db, status="failed" if failed else None)
+        with Progress(console=console) as progress:
+            task = progress.add_task("reprocessing", total=len(ids))
+            for video_id in ids:
+                async with rt.database.transaction() as db:
+                    await videos.request_reprocess(db, video_id=video_id)
+                if not enqueue_only:
+                    await jobs.drain(rt.database)
+                progress.advance(task)
+        return len(ids)
+
+    try:
+        count = _run(work)
+    except ShuaError as exc:
+        console.print(f"[red]{exc.code}: {exc.message}[/]")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]✓[/] {count} video(s) {'queued' if enqueue_only else 'reprocessed'}")
 
 
 @app.command()

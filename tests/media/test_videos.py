@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx2
@@ -240,3 +241,52 @@ class TestPlayback:
         url = str(video["renditions"][0]["url"])  # type: ignore[index]
         assert (await client.delete(f"/api/v1/videos/{video['id']}", headers=owner)).status_code == 204
         assert (await client.get(url)).status_code == 404
+
+
+class TestReprocess:
+    async def test_cli_reprocesses_from_the_stored_rendition(
+        self, client: httpx2.AsyncClient, database: Database, settings: Settings, clip: bytes,
+        monkeypatch: pytest.MonkeyPatch, database_url: str,
+    ) -> None:
+        from typer.testing import CliRunner
+
+        from shua import cli
+        from shua.config import get_settings
+
+        owner = {"Authorization": f"Bearer {await api_token(client, 'reproc')}"}
+        upload_id = await _upload(client, owner, clip)
+        video = (await client.post("/api/v1/videos", headers=owner, json={"upload_id": upload_id})).json()
+        await jobs.drain(database)  # ready; the upload is consumed, so the source is the stored rendition
+        monkeypatch.setenv("SHUA_DATABASE_URL", database_url)
+        monkeypatch.setenv("SHUA_VAR_DIR", str(settings.var_dir))
+        get_settings.cache_clear()
+        try:
+            result = await asyncio.to_thread(CliRunner().invoke, cli.app, ["media", "reprocess", video["id"]])
+            missing = await asyncio.to_thread(CliRunner().invoke, cli.app, ["media", "reprocess", "42"])
+            nothing = await asyncio.to_thread(CliRunner().invoke, cli.app, ["media", "reprocess"])
+        finally:
+            get_settings.cache_clear()
+        assert result.exit_code == 0, result.output
+        assert "1 video(s) reprocessed" in result.output
+        assert (missing.exit_code, nothing.exit_code) == (1, 2)
+        again = (await client.get(f"/api/v1/videos/{video['id']}", headers=owner)).json()
+        assert again["status"] == "ready" and again["renditions"]
+        async with database.transaction(write=False) as db:
+            names = (await db.scalars(select(jobs.Job.name).where(jobs.Job.status == jobs.DONE))).all()
+        assert names.count("media.process") == 2
+
+    async def test_source_gone_fails_readably(self, client: httpx2.AsyncClient, database: Database,
+                                              settings: Settings, clip: bytes) -> None:
+        from shua.media.videos import request_reprocess
+
+        owner = {"Authorization": f"Bearer {await api_token(client, 'reproc2')}"}
+        upload_id = await _upload(client, owner, clip)
+        video = (await client.post("/api/v1/videos", headers=owner, json={"upload_id": upload_id})).json()
+        await jobs.drain(database)
+        for path in (settings.effective_media_dir / "videos" / video["id"]).glob("*.mp4"):
+            path.unlink()  # storage lost the files
+        async with database.transaction() as db:
+            await request_reprocess(db, video_id=int(video["id"]))
+        await jobs.drain(database)
+        state = (await client.get(f"/api/v1/videos/{video['id']}", headers=owner)).json()
+        assert (state["status"], state["failure_code"]) == ("failed", "media.source_missing")

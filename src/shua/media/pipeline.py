@@ -72,28 +72,58 @@ async def _store(database: Database, storage: Storage, video_id: int, path: Path
     return row
 
 
-async def process_video(database: Database, storage: Storage, settings: Settings, *, video_id: int) -> None:
-    video = await _set(database, video_id, status=PROBING)
-    if video is None or video.upload_id is None:
+class SourceMissing(InvalidRequest):
+    code = "media.source_missing"
+    title = "The video's source file is gone; upload it again"
+
+
+async def _source(storage: Storage, settings: Settings, video: Video, work: Path) -> Path:
+    """The file to encode: the upload when it is still here, else the kept original, else the
+    best stored rendition (a reprocess without originals re-encodes from the top rung)."""
+    if video.upload_id is not None:
+        upload = part_path(settings.var_dir, video.upload_id)
+        if await asyncio.to_thread(upload.exists):
+            return upload
+    return await _stored_source(storage, video, work)
+
+
+async def _stored_source(storage: Storage, video: Video, work: Path) -> Path:
+    candidates = [f"{storage_prefix(video.id)}original"]
+    candidates += [f"{storage_prefix(video.id)}{name}.mp4" for name in ("1080p", "720p", "540p", "360p")]
+    for key in candidates:
+        data = await storage.get(key)
+        if data:
+            target = work / "source.mp4"
+            await asyncio.to_thread(target.write_bytes, data)
+            return target
+    raise SourceMissing()
+
+
+async def process_video(database: Database, storage: Storage, settings: Settings, *, video_id: int,
+                        reprocess: bool = False) -> None:
+    async with database.transaction(write=False) as db:
+        video = await db.get(Video, video_id)
+    if video is None or video.status == DELETED:
         return
-    if video.ready_at is not None:
-        await _set(database, video_id, status=READY)
-        return
+    if video.ready_at is not None and not reprocess:
+        return  # a re-delivered job for a finished video
     attempts = video.process_attempts + 1
-    await _set(database, video_id, process_attempts=attempts)
-    source = part_path(settings.var_dir, video.upload_id)
+    await _set(database, video_id, status=PROBING, process_attempts=attempts)
     work = Path(tempfile.mkdtemp(prefix=f"shua-video-{video_id}-", dir=settings.var_dir))
     try:
+        source = await _source(storage, settings, video, work)
         await _run(database, storage, settings, video_id=video_id, source=source, work=work,
                    cover_ms=video.cover_ms)
     except InvalidRequest as exc:  # the file itself is unusable: tell the creator, don't retry
         await _set(database, video_id, status=FAILED, failure_code=exc.code, failure_reason=exc.message[:300])
-        await _discard_upload(database, settings, video.upload_id)
+        if video.upload_id is not None:
+            await _discard_upload(database, settings, video.upload_id)
     except Exception:
         if attempts >= MAX_ATTEMPTS:
             await _set(database, video_id, status=FAILED, failure_code="media.processing_failed",
                        failure_reason="Processing failed repeatedly; try uploading again")
-            await _discard_upload(database, settings, video.upload_id)
+            if video.upload_id is not None:
+                await _discard_upload(database, settings, video.upload_id)
             return
         raise  # the job runner retries with backoff
     finally:
@@ -154,7 +184,8 @@ async def _run(database: Database, storage: Storage, settings: Settings, *, vide
         upload = await db.get(Upload, video.upload_id) if video.upload_id else None
         if upload is not None:
             await db.delete(upload)
-    await asyncio.to_thread(source.unlink, True)
+    if source.parent != work:  # the upload's own file: consumed now
+        await asyncio.to_thread(source.unlink, True)
 
 
 async def delete_files(database: Database, storage: Storage, *, video_id: int) -> None:

@@ -19,7 +19,8 @@ async def expire_upload(database: Database, payload: dict[str, Any]) -> None:
 @task("media.process", max_attempts=pipeline.MAX_ATTEMPTS, timeout_seconds=3600, backoff_seconds=30)
 async def process_video(database: Database, payload: dict[str, Any]) -> None:
     rt = runtime.current()
-    await pipeline.process_video(database, rt.storage, rt.settings, video_id=int(payload["video_id"]))
+    await pipeline.process_video(database, rt.storage, rt.settings, video_id=int(payload["video_id"]),
+                                 reprocess=bool(payload.get("reprocess", False)))
 
 
 @task("media.delete_files", max_attempts=10, backoff_seconds=60)

@@ -126,3 +126,21 @@ async def delete_video(db: AsyncSession, *, owner_id: int, video_id: object) -> 
 def storage_prefix(video_id: int) -> str:
     return f"videos/{video_id}/"
 
+
+
+async def request_reprocess(db: AsyncSession, *, video_id: int) -> Video:
+    """Queue a video for processing again (new ladder settings, a fixed encoder, a failed video)."""
+    video = await db.get(Video, video_id)
+    if video is None or video.status == DELETED:
+        raise VideoNotFound()
+    video.process_attempts, video.failure_code, video.failure_reason = 0, None, None
+    video.updated_at = clock.utcnow()
+    await jobs.enqueue(db, "media.process", {"video_id": str(video.id), "reprocess": True})
+    return video
+
+
+async def video_ids(db: AsyncSession, *, status: str | None = None) -> list[int]:
+    query = select(Video.id).where(Video.status != DELETED).order_by(Video.id)
+    if status is not None:
+        query = query.where(Video.status == status)
+    return list((await db.scalars(query)).all())
