@@ -5,6 +5,7 @@ the ES modules in client/static add the behaviour and talk to /api/v1 like any o
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +23,9 @@ from shua.accounts import service as accounts
 from shua.accounts.errors import UserNotFound
 from shua.accounts.schemas import HANDLE_RE, MeRead, UserRead
 from shua.core.i18n import LOCALES, catalog, negotiate, translator
+from shua.media import videos
+from shua.media.routes import VideoRead
+from shua.media.routes import _video_read as video_read
 from shua.web.deps import SESSION_COOKIE, csrf_token_for, get_runtime
 
 router = APIRouter(include_in_schema=False)
@@ -168,8 +172,9 @@ async def show_friends(request: Request) -> Response:
 
 @router.get("/create", response_class=HTMLResponse)
 async def show_create(request: Request) -> Response:
-    return await _page(request, "empty.html", title="create.title", tab="create", login=True,
-                       icon="create", heading="create.empty_title", body="create.empty_body")
+    settings = get_runtime(request).settings
+    return await _page(request, "create.html", title="create.title", tab="create", login=True,
+                       max_bytes=settings.max_upload_bytes, max_chunk=settings.max_upload_chunk_bytes)
 
 
 @router.get("/inbox", response_class=HTMLResponse)
@@ -202,7 +207,14 @@ async def show_signup(request: Request, next_: NextParam = None) -> Response:
 
 @router.get("/me", response_class=HTMLResponse)
 async def show_me(request: Request) -> Response:
-    return await _page(request, "me.html", title="me.title", tab="me", login=True)
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return login_redirect(request)
+    runtime = get_runtime(request)
+    async with runtime.database.transaction(write=False) as db:
+        works = [await video_read(db, runtime, v) for v in await videos.list_own_videos(db, owner_id=viewer.me.id)]
+    return render(request, "me.html", viewer=viewer, locale=pick_locale(request, viewer), title="me.title",
+                  tab="me", works=works)
 
 
 @router.get("/me/edit", response_class=HTMLResponse)
@@ -247,3 +259,46 @@ async def show_admin(request: Request) -> Response:
         return error_page(request, viewer, locale, status=403, kind="forbidden.admin", icon="lock")
     return render(request, "admin.html", viewer=viewer, locale=locale, title="admin.title",
                   tab="me")
+
+
+# Same rules as videos.parse_caption: hashtags may be Chinese, mentions are handles.
+_CAPTION_RE = re.compile(r"#[\w\u4e00-\u9fff]{1,40}|@[a-z][a-z0-9_.]{2,23}", re.IGNORECASE)
+
+
+def caption_parts(caption: str) -> list[tuple[str, str]]:
+    """The caption as (kind, text) runs — "text", "tag" or "mention" — for highlighting."""
+    parts: list[tuple[str, str]] = []
+    at = 0
+    for match in _CAPTION_RE.finditer(caption):
+        if match.start() > at:
+            parts.append(("text", caption[at:match.start()]))
+        parts.append(("tag" if match.group().startswith("#") else "mention", match.group()))
+        at = match.end()
+    if at < len(caption):
+        parts.append(("text", caption[at:]))
+    return parts
+
+
+@router.get("/v/{video_id}", response_class=HTMLResponse)
+async def show_video(
+    request: Request, video_id: Annotated[str, PathParam(max_length=32)]
+) -> Response:
+    viewer = await current_viewer(request)
+    locale = pick_locale(request, viewer)
+    runtime = get_runtime(request)
+    try:
+        async with runtime.database.transaction(write=False) as db:
+            video: VideoRead = await video_read(db, runtime, await videos.get_video(
+                db, viewer_id=viewer.me.id if viewer else None, video_id=video_id))
+            owner = accounts.to_user_read(await accounts.get_user(db, ref=str(video.owner_id)))
+    except (videos.VideoNotFound, UserNotFound):
+        return error_page(request, viewer, locale, status=404, kind="notfound.video", icon="video")
+    is_owner = viewer is not None and viewer.me.id == video.owner_id
+    failure = None
+    if video.failure_code:
+        key = f"error.{video.failure_code}"
+        failure = translator(locale)(key) if key in catalog("en") else video.failure_reason
+    return render(request, "video.html", viewer=viewer, locale=locale, title="video.title",
+                  tab="me" if is_owner else None, video=video, owner=owner, is_owner=is_owner,
+                  failure=failure, caption=caption_parts(video.caption),
+                  renditions=[r.model_dump() for r in video.renditions])
