@@ -111,6 +111,15 @@ async def client(app) -> AsyncIterator[httpx2.AsyncClient]:  # type: ignore[no-u
     await app.state.runtime.close()
 
 
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible server (moto's, over HTTP on 127.0.0.1) for the whole run."""
+    from tests.core.s3_fixtures import moto_server
+
+    with moto_server() as endpoint:
+        yield endpoint
+
+
 async def table_count(database: Database, table: str) -> int:
     async with database.transaction(write=False) as db:
         return int(await db.scalar(text(f"SELECT count(*) FROM {table}")) or 0)

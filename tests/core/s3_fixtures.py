@@ -34,6 +34,12 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+def s3_settings(endpoint: str, bucket: str) -> dict[str, object]:
+    """Settings overrides that point the app at the test server's bucket."""
+    return {"s3_endpoint_url": endpoint, "s3_bucket": bucket, "s3_region": REGION,
+            "s3_access_key_id": ACCESS_KEY, "s3_secret_access_key": SECRET_KEY}
+
+
 def create_bucket(endpoint: str) -> str:
     name = f"shua-test-{secrets.token_hex(4)}"
     client = boto3.session.Session().client(

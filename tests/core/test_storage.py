@@ -34,18 +34,12 @@ from tests.core.s3_fixtures import (
     SECRET_KEY,
     closed_port,
     create_bucket,
-    moto_server,
     presigned_url_valid,
+    s3_settings,
 )
 from tests.helpers import Browser
 
 MB = 1024 * 1024
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
 
 
 def s3_config(endpoint: str, bucket: str, **overrides: object) -> S3Config:
@@ -272,11 +266,6 @@ class TestCheck:
         missing = settings.model_copy(update=s3_settings(s3_endpoint, "gone"))
         with pytest.raises(StorageUnavailable, match="does not exist"):
             await check(missing)
-
-
-def s3_settings(endpoint: str, bucket: str) -> dict[str, object]:
-    return {"s3_endpoint_url": endpoint, "s3_bucket": bucket, "s3_region": REGION,
-            "s3_access_key_id": ACCESS_KEY, "s3_secret_access_key": SECRET_KEY}
 
 
 class TestAvatarOnS3:

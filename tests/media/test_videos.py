@@ -16,6 +16,7 @@ from shua.media.synth import synthesize
 from shua.media.uploads import part_path
 from shua.media.videos import parse_caption
 from tests.conftest import table_count
+from tests.core.s3_fixtures import s3_settings
 from tests.helpers import api_token, assert_problem
 
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -92,16 +93,24 @@ class TestPostAndProcess:
         assert await table_count(database, "media_uploads") == 0  # the useless upload is gone
 
     async def test_a_crashing_job_ends_failed_not_stuck(self, client: httpx2.AsyncClient, database: Database,
-                                                        settings: Settings, clip: bytes) -> None:
+                                                        clip: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+        from shua.media import pipeline
+
+        async def storage_down(*args: object, **kwargs: object) -> None:
+            raise OSError("No space left on device")
+
         creator = {"Authorization": f"Bearer {await api_token(client, 'creator3')}"}
         upload_id = await _upload(client, creator, clip)
         video = (await client.post("/api/v1/videos", headers=creator, json={"upload_id": upload_id})).json()
-        part_path(settings.var_dir, int(upload_id)).unlink()  # the disk lost the file: every attempt crashes
+        monkeypatch.setattr(pipeline, "_store", storage_down)  # every attempt crashes mid-way
         for _ in range(4):
             await jobs.drain(database)
             clock.travel(3600)
         state = (await client.get(f"/api/v1/videos/{video['id']}", headers=creator)).json()
         assert (state["status"], state["failure_code"]) == ("failed", "media.processing_failed")
+        async with database.transaction(write=False) as db:
+            job = await db.scalar(select(jobs.Job).where(jobs.Job.name == "media.process"))
+        assert job is not None and job.attempts == 3  # retried with backoff, then given up cleanly
 
 
 class TestBadPosts:
@@ -290,3 +299,34 @@ class TestReprocess:
         await jobs.drain(database)
         state = (await client.get(f"/api/v1/videos/{video['id']}", headers=owner)).json()
         assert (state["status"], state["failure_code"]) == ("failed", "media.source_missing")
+
+
+class TestOnObjectStorage:
+    async def test_pipeline_stores_on_s3_and_playback_redirects(self, settings: Settings, clip: bytes,
+                                                                s3_endpoint: str) -> None:
+        from shua.core.storage import S3Storage
+        from shua.web.app import create_app
+        from tests.core.s3_fixtures import create_bucket
+
+        bucket = create_bucket(s3_endpoint)
+        app = create_app(settings.model_copy(update=s3_settings(s3_endpoint, bucket)), configure_logs=False)
+        assert isinstance(app.state.runtime.storage, S3Storage)
+        transport = httpx2.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        try:
+            async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                owner = {"Authorization": f"Bearer {await api_token(client, 'cloudcreator')}"}
+                upload_id = await _upload(client, owner, clip)
+                video = (await client.post("/api/v1/videos", headers=owner, json={"upload_id": upload_id})).json()
+                await jobs.drain(app.state.runtime.database)
+                ready = (await client.get(f"/api/v1/videos/{video['id']}", headers=owner)).json()
+                served = await client.get(ready["renditions"][0]["url"])
+        finally:
+            await app.state.runtime.close()
+        assert ready["status"] == "ready"
+        assert served.status_code == 307
+        location = served.headers["location"]
+        assert location.startswith(f"{s3_endpoint}/{bucket}/videos/{video['id']}/")
+        async with httpx2.AsyncClient() as plain:
+            mp4 = await plain.get(location, headers={"Range": "bytes=0-99"})
+        assert mp4.status_code == 206 and len(mp4.content) == 100
+        assert not (settings.effective_media_dir / "videos" / video["id"]).exists()  # nothing on local disk
