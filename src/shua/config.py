@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     upload_ttl_hours: int = 24  # unfinished uploads are deleted after this
     max_video_seconds: float = 600.0
     keep_original_uploads: bool = False  # store the untouched upload next to the renditions
+    # Separate ladders (never above the source): MP4 files for progressive playback and download,
+    # and the HLS variants for adaptive streaming. The lowest rung is always kept as an MP4.
+    mp4_renditions: str = "360p,540p,720p,1080p"
+    hls_renditions: str = "360p,540p,720p,1080p"
     transcode_processes: int = Field(default=1, ge=1, le=64)  # encoder processes per worker
     login_rate: str = "10/minute"  # per account and per client address
     signup_rate: str = "20/hour"  # per client address

@@ -330,3 +330,26 @@ class TestOnObjectStorage:
             mp4 = await plain.get(location, headers={"Range": "bytes=0-99"})
         assert mp4.status_code == 206 and len(mp4.content) == 100
         assert not (settings.effective_media_dir / "videos" / video["id"]).exists()  # nothing on local disk
+
+
+class TestSeparateLadders:
+    async def test_mp4_and_hls_ladders_are_configured_apart(self, settings: Settings, tmp_path: Path) -> None:
+        from shua.web.app import create_app
+
+        clip = synthesize(tmp_path / "wide.mp4", duration=2.0, width=540, height=960, fps=24, audio=False)
+        app = create_app(settings.model_copy(update={"mp4_renditions": "360p", "hls_renditions": "360p,540p",
+                                                     "keep_original_uploads": True}), configure_logs=False)
+        transport = httpx2.ASGITransport(app=app)
+        try:
+            async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                owner = {"Authorization": f"Bearer {await api_token(client, 'ladders')}"}
+                upload_id = await _upload(client, owner, clip.read_bytes())
+                video = (await client.post("/api/v1/videos", headers=owner, json={"upload_id": upload_id})).json()
+                await jobs.drain(app.state.runtime.database)
+                ready = (await client.get(f"/api/v1/videos/{video['id']}", headers=owner)).json()
+                master = (await client.get(ready["hls_url"])).text
+        finally:
+            await app.state.runtime.close()
+        assert [r["name"] for r in ready["renditions"]] == ["360p"]
+        assert master.count("#EXT-X-STREAM-INF") == 2 and "RESOLUTION=540x960" in master
+        assert (settings.effective_media_dir / "videos" / video["id"] / "original").read_bytes() == clip.read_bytes()

@@ -130,6 +130,10 @@ async def process_video(database: Database, storage: Storage, settings: Settings
         await asyncio.to_thread(shutil.rmtree, work, True)
 
 
+def _names(ladder: str) -> set[str]:
+    return {name.strip() for name in ladder.split(",") if name.strip()}
+
+
 async def _discard_upload(database: Database, settings: Settings, upload_id: int) -> None:
     """A failed video's upload is of no further use: the creator uploads again."""
     async with database.transaction() as db:
@@ -145,17 +149,23 @@ async def _run(database: Database, storage: Storage, settings: Settings, *, vide
     probe.validate(facts, probe.Limits(max_duration=settings.max_video_seconds))
     await _set(database, video_id, status=TRANSCODING, duration_ms=round(facts.duration * 1000),
                width=facts.display_width, height=facts.display_height)
+    mp4_names, hls_names = _names(settings.mp4_renditions), _names(settings.hls_renditions)
     ladder = transcode.plan_ladder(facts)
-    encoded: list[tuple[transcode.Rendition, Path]] = []
-    for rendition in ladder:  # lowest first
+    # The lowest rung is always made and kept as an MP4: it is what plays first, on any network.
+    wanted = [r for i, r in enumerate(ladder) if i == 0 or r.name in mp4_names | hls_names]
+    for_hls: list[tuple[transcode.Rendition, Path]] = []
+    for index, rendition in enumerate(wanted):  # lowest first
         mp4 = await _in_process(settings, transcode.transcode_mp4, source, work / f"{rendition.name}.mp4", rendition)
-        await _store(database, storage, video_id, mp4, kind="mp4", name=rendition.name, content_type="video/mp4",
-                     width=rendition.width, height=rendition.height, bit_rate=rendition.bit_rate)
-        encoded.append((rendition, mp4))
-        if len(encoded) == 1:  # playable as soon as one rendition exists
+        if index == 0 or rendition.name in mp4_names:
+            await _store(database, storage, video_id, mp4, kind="mp4", name=rendition.name, content_type="video/mp4",
+                         width=rendition.width, height=rendition.height, bit_rate=rendition.bit_rate)
+        if rendition.name in hls_names:
+            for_hls.append((rendition, mp4))
+        if index == 0:  # playable as soon as one rendition exists
             await _set(database, video_id, playable_at=clock.utcnow())
     hls_dir = work / "hls"
-    master = await _in_process(settings, transcode.package_hls, encoded, hls_dir)
+    lowest = (wanted[0], work / f"{wanted[0].name}.mp4")
+    master = await _in_process(settings, transcode.package_hls, for_hls or [lowest], hls_dir)
     for path in sorted(hls_dir.rglob("*")):
         if path.is_file():
             rel = path.relative_to(hls_dir)
