@@ -22,7 +22,7 @@ const caption = document.getElementById("create-caption");
 const count = document.querySelector('[data-count-for="create-caption"]');
 const tags = document.getElementById("create-tags");
 const submit = document.getElementById("create-submit");
-const formError = form.querySelector("[data-form-error]");
+const fileError = document.getElementById("create-file-error");
 
 const maxBytes = Number(form.dataset.maxBytes) || Infinity;
 const forced = Number(new URLSearchParams(location.search).get("chunk"));
@@ -32,9 +32,10 @@ let upload = null;
 let uploading = null; // the promise of the upload id
 let previewUrl = null;
 
+// Problems with the file or its upload show next to it; problems posting show by the button.
 function showError(message) {
-  formError.textContent = message;
-  formError.hidden = !message;
+  fileError.textContent = message;
+  fileError.hidden = !message;
 }
 
 function setState(state) {
