@@ -308,3 +308,48 @@ class TestProfiles:
         assert (await b.post("/api/v1/me/deletion", json={"password": PASSWORD})).status_code == 202
         assert (await client.get("/u/alice")).status_code == 404
         assert (await client.get("/me")).status_code == 303
+
+
+class TestVideoPages:
+    async def _post(self, b: Browser, client: httpx2.AsyncClient, visibility: str = "public") -> str:
+        tus = {**b.headers(), "Tus-Resumable": "1.0.0"}
+        r = await client.post("/api/v1/uploads", headers={**tus, "Upload-Length": "4"})
+        assert r.status_code == 201, r.text
+        r = await client.patch(r.headers["location"], content=b"fake", headers={
+            **tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+        assert r.status_code == 204, r.text
+        upload_id = r.request.url.path.rsplit("/", 1)[1]
+        r = await b.post("/api/v1/videos", json={"upload_id": upload_id, "caption": "你好 #日常 <b>x</b>",
+                                                 "visibility": visibility})
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    async def test_creator_sees_processing_and_their_grid(self, client: httpx2.AsyncClient) -> None:
+        b = await signup(client)
+        video_id = await self._post(b, client)
+        r = await use_lang(client, "zh-CN").get(f"/v/{video_id}")
+        assert r.status_code == 200
+        assert "处理中…" in r.text and '<span class="watch__tag">#日常</span>' in r.text
+        assert "&lt;b&gt;x&lt;/b&gt;" in r.text and "<video" not in r.text
+        me = await client.get("/me")
+        assert f'href="/v/{video_id}"' in me.text and "处理中…" in me.text
+
+    async def test_create_page_has_the_form(self, client: httpx2.AsyncClient) -> None:
+        await signup(client)
+        r = await use_lang(client, "zh-CN").get("/create")
+        assert 'accept="video/*" capture' in r.text and "/static/js/create.js" in r.text
+        for label in ("公开", "朋友可见", "仅自己可见", "允许评论", "允许合拍"):
+            assert label in r.text
+
+    @pytest.mark.parametrize("visibility", ["public", "private"])
+    async def test_others_get_404_until_visible(self, client: httpx2.AsyncClient, visibility: str) -> None:
+        b = await signup(client)
+        video_id = await self._post(b, client, visibility)
+        client.cookies.clear()
+        r = await use_lang(client, "zh-CN").get(f"/v/{video_id}")
+        assert r.status_code == 404 and "视频不存在" in r.text  # processing, or not theirs to see
+
+    @pytest.mark.parametrize("ref", ["123", "abc", "1%00", "9" * 30])
+    async def test_unknown_video_is_a_404_page(self, client: httpx2.AsyncClient, ref: str) -> None:
+        r = await client.get(f"/v/{ref}")
+        assert r.status_code == 404
