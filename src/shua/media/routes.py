@@ -218,11 +218,12 @@ class VideoRead(BaseModel):
     renditions: list[RenditionRead]
 
 
-def _url(runtime: Any, video: Any, key: str) -> str:
+def _url(runtime: Runtime, video: Video, key: str) -> str:
     return playback.playback_path(runtime.settings.secret_key, video, key)
 
 
-async def _video_read(db: Any, runtime: Any, video: Any) -> VideoRead:
+async def video_read(db: AsyncSession, runtime: Runtime, video: Video) -> VideoRead:
+    """The API view of a video, with playback URLs the viewer may use (shared with the pages)."""
     files = await videos.files_of(db, video_id=video.id)
     by_kind: dict[str, list[Any]] = {}
     for f in files:
@@ -250,27 +251,27 @@ async def post_video(body: VideoCreate, auth: CurrentAuth, db: DB, runtime: Runt
         db, owner_id=auth.user.id, upload_id=body.upload_id, caption=body.caption, visibility=body.visibility,
         allow_comments=body.allow_comments, allow_duets=body.allow_duets, cover_ms=body.cover_ms,
     )
-    return await _video_read(db, runtime, video)
+    return await video_read(db, runtime, video)
 
 
 @videos_router.get("/videos/{video_id}", responses=PROBLEMS)
 async def read_video(video_id: ID, auth: MaybeAuth, db: DB, runtime: RuntimeDep) -> VideoRead:
     """A video: its processing state for the creator, its renditions once playable."""
     video = await videos.get_video(db, viewer_id=auth.user.id if auth else None, video_id=video_id)
-    return await _video_read(db, runtime, video)
+    return await video_read(db, runtime, video)
 
 
 @videos_router.get("/me/videos", responses=PROBLEMS)
 async def list_my_videos(auth: CurrentAuth, db: DB, runtime: RuntimeDep) -> list[VideoRead]:
     """Your videos, newest first, including those still processing or failed."""
-    return [await _video_read(db, runtime, v) for v in await videos.list_own_videos(db, owner_id=auth.user.id)]
+    return [await video_read(db, runtime, v) for v in await videos.list_own_videos(db, owner_id=auth.user.id)]
 
 
 @videos_router.patch("/videos/{video_id}", responses=PROBLEMS)
 async def edit_video(video_id: ID, body: VideoUpdate, auth: CurrentAuth, db: DB, runtime: RuntimeDep) -> VideoRead:
     """Edit the caption, visibility, or whether comments and duets are allowed."""
     video = await videos.edit_video(db, owner_id=auth.user.id, video_id=video_id, **body.model_dump(exclude_unset=True))
-    return await _video_read(db, runtime, video)
+    return await video_read(db, runtime, video)
 
 
 @videos_router.delete("/videos/{video_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PROBLEMS)

@@ -24,8 +24,7 @@ from shua.accounts.errors import UserNotFound
 from shua.accounts.schemas import HANDLE_RE, MeRead, UserRead
 from shua.core.i18n import LOCALES, catalog, negotiate, translator
 from shua.media import videos
-from shua.media.routes import VideoRead
-from shua.media.routes import _video_read as video_read
+from shua.media.routes import VideoRead, video_read
 from shua.web.deps import SESSION_COOKIE, csrf_token_for, get_runtime
 
 router = APIRouter(include_in_schema=False)
