@@ -22,6 +22,7 @@ import argparse
 import cProfile
 import inspect
 import pstats
+import shutil
 import statistics
 import subprocess
 import sys
@@ -101,6 +102,7 @@ def main() -> int:
         profiler.disable()
         print("\ncProfile of one plain Shua encode (own time, top 12):")
         pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
