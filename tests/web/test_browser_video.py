@@ -245,7 +245,9 @@ class TestResume:
         await page.locator("#create-file").set_input_files(clip)
         await expect(page.locator("#create-upload-state")).to_have_text("上传完成", timeout=20_000)
         assert traffic.seen[0] == ("HEAD", None), traffic.seen  # no new upload: it asks where to go on
-        assert traffic.seen[1] == ("PATCH", 3 * CHUNK), traffic.seen
+        # It goes on from the server's offset: three chunks were acknowledged; the held fourth may
+        # or may not have reached the server before the page went away (a race with unroute).
+        assert traffic.seen[1] in {("PATCH", 3 * CHUNK), ("PATCH", 4 * CHUNK)}, traffic.seen
         assert "POST" not in traffic.methods()
         await page.get_by_label("作品描述").fill("续传成功 #续传")
         await page.get_by_role("button", name="发布", exact=True).click()
