@@ -353,3 +353,25 @@ class TestSeparateLadders:
         assert [r["name"] for r in ready["renditions"]] == ["360p"]
         assert master.count("#EXT-X-STREAM-INF") == 2 and "RESOLUTION=540x960" in master
         assert (settings.effective_media_dir / "videos" / video["id"] / "original").read_bytes() == clip.read_bytes()
+
+
+class TestAccountLifecycle:
+    async def test_export_lists_videos_and_deletion_removes_them(self, client: httpx2.AsyncClient,
+                                                                 database: Database, settings: Settings,
+                                                                 clip: bytes) -> None:
+        from tests.helpers import PASSWORD
+
+        owner = {"Authorization": f"Bearer {await api_token(client, 'leaver')}"}
+        upload_id = await _upload(client, owner, clip)
+        video = (await client.post("/api/v1/videos", headers=owner,
+                                   json={"upload_id": upload_id, "caption": "再见 #bye"})).json()
+        await jobs.drain(database)
+        exported = (await client.get("/api/v1/me/export", headers=owner)).json()
+        assert [v["id"] for v in exported["videos"]] == [video["id"]]
+        assert exported["videos"][0]["hashtags"] == ["bye"]
+        gone = await client.post("/api/v1/me/deletion", headers=owner, json={"password": PASSWORD})
+        assert gone.status_code == 202
+        await jobs.drain(database)
+        assert_problem(await client.get(f"/api/v1/videos/{video['id']}"), 404, "media.video_not_found")
+        assert not (settings.effective_media_dir / "videos" / video["id"]).exists()
+        assert await _events(database, "video.deleted") == 1

@@ -144,3 +144,21 @@ async def video_ids(db: AsyncSession, *, status: str | None = None) -> list[int]
     if status is not None:
         query = query.where(Video.status == status)
     return list((await db.scalars(query)).all())
+
+
+async def delete_all_of_owner(db: AsyncSession, *, owner_id: int) -> int:
+    """An account was deleted: its videos disappear now and their files go by job."""
+    query = select(Video).where(Video.owner_id == owner_id, Video.status != DELETED)
+    owned = list((await db.scalars(query)).all())
+    for video in owned:
+        await delete_video(db, owner_id=owner_id, video_id=video.id)
+    return len(owned)
+
+
+async def export_videos(db: AsyncSession, owner_id: int) -> list[dict[str, object]]:
+    """The user's videos for their data export."""
+    return [
+        {"id": str(v.id), "caption": v.caption, "hashtags": v.hashtags, "visibility": v.visibility,
+         "status": v.status, "created_at": v.created_at.isoformat(), "duration_ms": v.duration_ms}
+        for v in await list_own_videos(db, owner_id=owner_id, limit=100_000)
+    ]
