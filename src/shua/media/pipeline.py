@@ -60,8 +60,7 @@ async def _set(database: Database, video_id: int, **values: Any) -> Video | None
 
 async def _store(database: Database, storage: Storage, video_id: int, path: Path, *, kind: str, name: str,
                  content_type: str, **facts: Any) -> VideoFile:
-    key = f"{storage_prefix(video_id)}{name}/{path.name}" if kind == "hls" else \
-        f"{storage_prefix(video_id)}{name}{path.suffix}"
+    key = f"{storage_prefix(video_id)}{name}{path.suffix}"
     await storage.put_file(key, path, content_type=content_type)
     async with database.transaction() as db:
         await db.execute(delete(VideoFile).where(VideoFile.video_id == video_id, VideoFile.kind == kind,
