@@ -69,7 +69,9 @@ class TestPostAndProcess:
         assert ready["hls_url"].endswith("/hls/master.m3u8")
         assert ready["poster_url"].endswith("poster.jpg")
         media = settings.effective_media_dir
-        for key in [r["url"] for r in ready["renditions"]] + [ready["hls_url"], ready["poster_url"]]:
+        sprite = ready["sprite"]
+        assert (sprite["count"], sprite["columns"]) == (10, 5) and 0 < sprite["tile_width"] <= 160
+        for key in [r["url"] for r in ready["renditions"]] + [ready["hls_url"], ready["poster_url"], sprite["url"]]:
             assert (media / key.removeprefix("/media/")).is_file(), key
         master = (media / ready["hls_url"].removeprefix("/media/")).read_text()
         assert master.startswith("#EXTM3U") and "RESOLUTION=320x568" in master
@@ -111,6 +113,29 @@ class TestPostAndProcess:
         async with database.transaction(write=False) as db:
             job = await db.scalar(select(jobs.Job).where(jobs.Job.name == "media.process"))
         assert job is not None and job.attempts == 3  # retried with backoff, then given up cleanly
+
+
+    async def test_published_with_its_poster_before_the_rest_of_the_ladder(
+        self, client: httpx2.AsyncClient, database: Database, clip: bytes, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from shua.media import pipeline, transcode
+
+        seen: dict[str, object] = {}
+        real = pipeline._in_process
+
+        async def spy(settings: Settings, fn: object, *args: object) -> object:
+            if fn is transcode.package_hls and not seen:  # the step right after the ladder
+                seen.update((await client.get(f"/api/v1/videos/{video['id']}")).json())  # as a stranger
+            return await real(settings, fn, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(pipeline, "_in_process", spy)
+        creator = {"Authorization": f"Bearer {await api_token(client, 'early')}"}
+        upload_id = await _upload(client, creator, clip)
+        video = (await client.post("/api/v1/videos", headers=creator, json={"upload_id": upload_id})).json()
+        await jobs.drain(database)
+        assert (seen["status"], seen["playable"]) == ("transcoding", True)
+        assert seen["poster_url"] and seen["renditions"] and seen["hls_url"] is None and seen["sprite"] is None
+        assert await _events(database, "video.ready") == 1
 
 
 class TestBadPosts:

@@ -62,6 +62,12 @@ class Video(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+def is_watchable(video: Video) -> bool:
+    """Published: the lowest rendition is stored (the rest may still be coming) and the video
+    is neither deleted nor failed. Who may watch it is the visibility's business."""
+    return video.playable_at is not None and video.status not in (DELETED, FAILED)
+
+
 class VideoFile(Base):
     """A stored file of a video: an MP4 rendition, the HLS master playlist, the poster."""
 

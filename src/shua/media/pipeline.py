@@ -1,5 +1,6 @@
-"""The processing job: probe and validate, transcode the ladder (lowest rung first, published as
-soon as it exists so the video plays early), package HLS, make the poster, store everything.
+"""The processing job: probe and validate, transcode the ladder (lowest rung first, published with
+its poster as soon as it exists so the video plays early), then the other rungs, HLS and the
+scrubbing sprite; store everything.
 
 Heavy work runs in a process pool (PyAV holds the GIL for much of an encode). Every step is
 idempotent, so a job re-run after a crash starts over cleanly; a video whose processing keeps
@@ -160,7 +161,8 @@ async def _run(database: Database, storage: Storage, settings: Settings, *, vide
                          width=rendition.width, height=rendition.height, bit_rate=rendition.bit_rate)
         if rendition.name in hls_names:
             for_hls.append((rendition, mp4))
-        if index == 0:  # playable as soon as one rendition exists
+        if index == 0:  # published as soon as one rendition and its cover exist
+            await _store_poster(database, storage, settings, video_id, source, work, facts.duration, cover_ms)
             await _set(database, video_id, playable_at=clock.utcnow())
     hls_dir = work / "hls"
     lowest = (wanted[0], work / f"{wanted[0].name}.mp4")
@@ -176,11 +178,10 @@ async def _run(database: Database, storage: Storage, settings: Settings, *, vide
         await db.execute(delete(VideoFile).where(VideoFile.video_id == video_id, VideoFile.kind == "hls"))
         db.add(VideoFile(video_id=video_id, kind="hls", name="master", size_bytes=master_size,
                          key=f"{storage_prefix(video_id)}hls/master.m3u8"))
-    cover = work / "poster.jpg"
-    width, height = await _in_process(settings, poster.make_poster, source, cover,
-                                      min(cover_ms / 1000, max(0.0, facts.duration - 0.1)))
-    await _store(database, storage, video_id, cover, kind="poster", name="poster", content_type="image/jpeg",
-                 width=width, height=height)
+    sheet = work / "sprite.jpg"  # from the lowest rung: upright already, short GOPs, cheap seeks
+    sprite = await _in_process(settings, poster.make_sprite, lowest[1], sheet, facts.duration)
+    await _store(database, storage, video_id, sheet, kind="sprite", name="sprite", content_type="image/jpeg",
+                 width=sprite.tile_width, height=sprite.tile_height)
     if settings.keep_original_uploads:
         await storage.put_file(f"{storage_prefix(video_id)}original", source, content_type="application/octet-stream")
     async with database.transaction() as db:
@@ -195,6 +196,15 @@ async def _run(database: Database, storage: Storage, settings: Settings, *, vide
             await db.delete(upload)
     if source.parent != work:  # the upload's own file: consumed now
         await asyncio.to_thread(source.unlink, True)
+
+
+async def _store_poster(database: Database, storage: Storage, settings: Settings, video_id: int, source: Path,
+                        work: Path, duration: float, cover_ms: int) -> None:
+    cover = work / "poster.jpg"
+    width, height = await _in_process(settings, poster.make_poster, source, cover,
+                                      min(cover_ms / 1000, max(0.0, duration - 0.1)))
+    await _store(database, storage, video_id, cover, kind="poster", name="poster", content_type="image/jpeg",
+                 width=width, height=height)
 
 
 async def delete_files(database: Database, storage: Storage, *, video_id: int) -> None:

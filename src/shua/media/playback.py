@@ -1,4 +1,4 @@
-"""Playback URLs and access. Public ready videos are served at `/media/videos/{id}/...`;
+"""Playback URLs and access. Public published videos are served at `/media/videos/{id}/...`;
 everything else only through a signed, expiring prefix `/media/s/{exp}.{sig}/videos/{id}/...`.
 The signature sits in the path, not the query, so the relative URLs inside HLS playlists
 (variant playlists, segments) inherit it."""
@@ -6,7 +6,7 @@ The signature sits in the path, not the query, so the relative URLs inside HLS p
 from __future__ import annotations
 
 from shua.core import clock, security
-from shua.media.models import PUBLIC, Video
+from shua.media.models import PUBLIC, Video, is_watchable
 
 SIGNED_TTL_SECONDS = 6 * 3600
 
@@ -16,7 +16,7 @@ def _signature(secret: str, video_id: int, expires: int) -> str:
 
 
 def is_public(video: Video) -> bool:
-    return video.visibility == PUBLIC and video.ready_at is not None
+    return video.visibility == PUBLIC and is_watchable(video)
 
 
 def playback_path(secret: str, video: Video, key: str, *, now: float | None = None) -> str:

@@ -27,6 +27,10 @@ class Sprite:
     times: tuple[float, ...]
 
 
+# The sprite every video gets: tile i shows the moment duration × (i + 0.5) / SPRITE_COUNT.
+SPRITE_COUNT, SPRITE_COLUMNS = 10, 5
+
+
 def make_poster(
     src: str | os.PathLike[str], dst_jpeg: str | os.PathLike[str], at_seconds: float = 0.0,
     *, max_side: int | None = None, quality: int = 85,
@@ -43,7 +47,7 @@ def make_poster(
 
 def make_sprite(
     src: str | os.PathLike[str], dst_jpeg: str | os.PathLike[str], duration: float,
-    *, count: int = 10, columns: int = 5, tile_side: int = 160, quality: int = 75,
+    *, count: int = SPRITE_COUNT, columns: int = SPRITE_COLUMNS, tile_side: int = 160, quality: int = 75,
 ) -> Sprite:
     """A grid of `count` evenly spaced upright thumbnails (tile fits in `tile_side`) as one JPEG."""
     times = tuple(round(duration * (i + 0.5) / count, 3) for i in range(count))

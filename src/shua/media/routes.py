@@ -25,8 +25,8 @@ from shua.core.errors import InvalidRequest, ShuaError, UnsupportedMediaType
 from shua.core.ids import ID
 from shua.core.storage import InvalidKey, LocalStorage
 from shua.core.text import Paragraph
-from shua.media import playback, uploads, videos
-from shua.media.models import DELETED, Video
+from shua.media import playback, poster, uploads, videos
+from shua.media.models import DELETED, Video, is_watchable
 from shua.runtime import Runtime
 from shua.web.deps import DB, CurrentAuth, MaybeAuth, RuntimeDep, StreamingAuth
 
@@ -196,6 +196,17 @@ class RenditionRead(BaseModel):
     url: str
 
 
+class SpriteRead(BaseModel):
+    """Scrubbing thumbnails in one JPEG: tile i (at column i % columns, row i // columns) shows
+    the moment duration × (i + 0.5) / count."""
+
+    url: str
+    count: int
+    columns: int
+    tile_width: int
+    tile_height: int
+
+
 class VideoRead(BaseModel):
     id: ID
     owner_id: ID
@@ -215,6 +226,7 @@ class VideoRead(BaseModel):
     created_at: datetime
     poster_url: str | None
     hls_url: str | None
+    sprite: SpriteRead | None
     renditions: list[RenditionRead]
 
 
@@ -224,20 +236,32 @@ def _url(runtime: Runtime, video: Video, key: str) -> str:
 
 async def video_read(db: AsyncSession, runtime: Runtime, video: Video) -> VideoRead:
     """The API view of a video, with playback URLs the viewer may use (shared with the pages)."""
-    files = await videos.files_of(db, video_id=video.id)
+    return (await video_reads(db, runtime, [video]))[0]
+
+
+async def video_reads(db: AsyncSession, runtime: Runtime, items: list[Video]) -> list[VideoRead]:
+    """The API views of several videos, their files fetched in one query."""
+    files = await videos.files_of_many(db, video_ids=[v.id for v in items])
+    return [_to_read(runtime, v, files[v.id]) for v in items]
+
+
+def _to_read(runtime: Runtime, video: Video, files: list[Any]) -> VideoRead:
     by_kind: dict[str, list[Any]] = {}
     for f in files:
         by_kind.setdefault(f.kind, []).append(f)
-    poster = by_kind.get("poster", [None])[0]
+    poster_file = by_kind.get("poster", [None])[0]
     hls = by_kind.get("hls", [None])[0]
+    sheet = by_kind.get("sprite", [None])[0]
+    sprite = SpriteRead(url=_url(runtime, video, sheet.key), count=poster.SPRITE_COUNT, columns=poster.SPRITE_COLUMNS,
+                        tile_width=sheet.width or 0, tile_height=sheet.height or 0) if sheet else None
     return VideoRead(
         id=video.id, owner_id=video.owner_id, caption=video.caption, hashtags=video.hashtags,
         mentions=video.mentions, visibility=video.visibility, allow_comments=video.allow_comments,
         allow_duets=video.allow_duets, status=video.status, failure_code=video.failure_code,
         failure_reason=video.failure_reason, duration_ms=video.duration_ms, width=video.width, height=video.height,
-        playable=video.playable_at is not None, created_at=video.created_at,
-        poster_url=_url(runtime, video, poster.key) if poster else None,
-        hls_url=_url(runtime, video, hls.key) if hls else None,
+        playable=is_watchable(video), created_at=video.created_at,
+        poster_url=_url(runtime, video, poster_file.key) if poster_file else None,
+        hls_url=_url(runtime, video, hls.key) if hls else None, sprite=sprite,
         renditions=[RenditionRead(name=f.name, width=f.width, height=f.height, bit_rate=f.bit_rate,
                                   url=_url(runtime, video, f.key))
                     for f in sorted(by_kind.get("mp4", []), key=lambda f: f.height or 0)],
@@ -264,7 +288,7 @@ async def read_video(video_id: ID, auth: MaybeAuth, db: DB, runtime: RuntimeDep)
 @videos_router.get("/me/videos", responses=PROBLEMS)
 async def list_my_videos(auth: CurrentAuth, db: DB, runtime: RuntimeDep) -> list[VideoRead]:
     """Your videos, newest first, including those still processing or failed."""
-    return [await video_read(db, runtime, v) for v in await videos.list_own_videos(db, owner_id=auth.user.id)]
+    return await video_reads(db, runtime, await videos.list_own_videos(db, owner_id=auth.user.id))
 
 
 @videos_router.patch("/videos/{video_id}", responses=PROBLEMS)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shua.core import clock, jobs
 from shua.core.errors import Conflict, NotFound
 from shua.core.ids import new_id, parse_id
-from shua.media.models import DELETED, PUBLIC, UPLOADED, Upload, Video, VideoFile
+from shua.media.models import DELETED, FAILED, PUBLIC, UPLOADED, Upload, Video, VideoFile, is_watchable
 from shua.media.uploads import UploadNotFound
 
 # Hashtags may be Chinese (#猫咪日常); they end at whitespace or punctuation.
@@ -71,7 +71,7 @@ async def get_video(db: AsyncSession, *, viewer_id: int | None, video_id: object
     video = await db.get(Video, parsed) if parsed else None
     if video is None or video.status == DELETED:
         raise VideoNotFound()
-    if video.owner_id != viewer_id and (video.visibility != PUBLIC or video.ready_at is None):
+    if video.owner_id != viewer_id and (video.visibility != PUBLIC or not is_watchable(video)):
         raise VideoNotFound()
     return video
 
@@ -92,6 +92,33 @@ async def list_own_videos(db: AsyncSession, *, owner_id: int, limit: int = 50) -
 
 async def files_of(db: AsyncSession, *, video_id: int) -> list[VideoFile]:
     return list((await db.scalars(select(VideoFile).where(VideoFile.video_id == video_id))).all())
+
+
+async def files_of_many(db: AsyncSession, *, video_ids: list[int]) -> dict[int, list[VideoFile]]:
+    """The stored files of several videos in one query (a feed page, a profile grid)."""
+    found: dict[int, list[VideoFile]] = {vid: [] for vid in video_ids}
+    if video_ids:
+        for f in (await db.scalars(select(VideoFile).where(VideoFile.video_id.in_(video_ids)))).all():
+            found[f.video_id].append(f)
+    return found
+
+
+async def list_public(
+    db: AsyncSession, *, before_id: int | None = None, owner_ids: list[int] | None = None,
+    exclude_owner_ids: list[int] | None = None, limit: int = 10,
+) -> list[Video]:
+    """Public videos anyone may watch, newest first: playable (the lowest rung is stored) and
+    not deleted. `owner_ids` narrows to some creators (a Following tab); `before_id` pages."""
+    query = (select(Video).where(Video.visibility == PUBLIC, Video.status.not_in((DELETED, FAILED)),
+                                 Video.playable_at.is_not(None))
+             .order_by(Video.id.desc()).limit(limit))
+    if before_id is not None:
+        query = query.where(Video.id < before_id)
+    if owner_ids is not None:
+        query = query.where(Video.owner_id.in_(owner_ids))
+    if exclude_owner_ids:
+        query = query.where(Video.owner_id.not_in(exclude_owner_ids))
+    return list((await db.scalars(query)).all())
 
 
 async def edit_video(
