@@ -97,8 +97,8 @@ class TestRendering:
 
     async def test_home_is_an_honest_empty_state(self, client: httpx2.AsyncClient) -> None:
         r = await client.get("/", headers={"Accept-Language": "en"})
-        assert "Videos arrive with the video pipeline" in r.text
-        assert "<video" not in r.text
+        assert "No one has posted a public video yet" in r.text
+        assert 'id="feed-first">[]<' in r.text
 
 
 class TestLanguage:

@@ -273,6 +273,14 @@ async def get_user(db: AsyncSession, *, ref: str) -> User:
     return user
 
 
+async def users_by_id(db: AsyncSession, *, ids: list[int]) -> dict[int, User]:
+    """Active users by id, in one query (the creators on a feed page, a follower list)."""
+    if not ids:
+        return {}
+    rows = await db.scalars(select(User).where(User.id.in_(set(ids)), User.status == ACTIVE))
+    return {user.id: user for user in rows}
+
+
 async def export_data(db: AsyncSession, *, user: User) -> dict[str, Any]:
     """Everything Shua holds about the user, as one JSON document."""
     sessions = (await db.scalars(select(AuthSession).where(AuthSession.user_id == user.id))).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shua.accounts import routes as accounts
+from shua.feed import routes as feed
 from shua.media import routes as uploads
 from shua.web import media, ops, pages
 
@@ -16,5 +17,6 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(uploads.router)
     app.include_router(uploads.videos_router)
     app.include_router(uploads.playback_router)
+    app.include_router(feed.router)
     app.include_router(media.router)
     app.include_router(pages.router)

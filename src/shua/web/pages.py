@@ -23,8 +23,9 @@ from shua.accounts import service as accounts
 from shua.accounts.errors import UserNotFound
 from shua.accounts.schemas import HANDLE_RE, MeRead, UserRead
 from shua.core.i18n import LOCALES, catalog, negotiate, translator
+from shua.feed import routes as feed_routes
 from shua.media import videos
-from shua.media.routes import VideoRead, video_read
+from shua.media.routes import VideoRead, video_read, video_reads
 from shua.web.deps import SESSION_COOKIE, csrf_token_for, get_runtime
 
 router = APIRouter(include_in_schema=False)
@@ -160,7 +161,13 @@ async def _page(
 
 @router.get("/", response_class=HTMLResponse)
 async def show_home(request: Request) -> Response:
-    return await _page(request, "home.html", title="home.title", tab="home")
+    """The For You feed, its first page inlined so the first video starts without a round trip."""
+    viewer = await current_viewer(request)
+    runtime = get_runtime(request)
+    async with runtime.database.transaction(write=False) as db:
+        page = await feed_routes.feed_page(db, runtime, viewer_id=viewer.me.id if viewer else None, cursor=None)
+    return render(request, "home.html", viewer=viewer, locale=pick_locale(request, viewer), title="home.title",
+                  tab="home", page=page.model_dump(mode="json"))
 
 
 @router.get("/friends", response_class=HTMLResponse)
@@ -211,7 +218,7 @@ async def show_me(request: Request) -> Response:
         return login_redirect(request)
     runtime = get_runtime(request)
     async with runtime.database.transaction(write=False) as db:
-        works = [await video_read(db, runtime, v) for v in await videos.list_own_videos(db, owner_id=viewer.me.id)]
+        works = await video_reads(db, runtime, await videos.list_own_videos(db, owner_id=viewer.me.id))
     return render(request, "me.html", viewer=viewer, locale=pick_locale(request, viewer), title="me.title",
                   tab="me", works=works)
 

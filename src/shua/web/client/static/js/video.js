@@ -1,27 +1,13 @@
 // A video's page: choose what to play, follow processing for the creator, edit and delete.
+import { attachSources } from "./player.js";
 import { api, bindForm, errorMessage, flashNext, t, toast } from "./shua.js";
 
 const watch = document.getElementById("watch");
 const videoId = watch.dataset.videoId;
 const player = document.getElementById("player");
 
-// HLS first for browsers that play it natively (Safari); everyone else gets the largest MP4
-// rendition that is not taller than the screen (in device pixels), or the smallest one.
 if (player) {
-  const renditions = JSON.parse(player.dataset.renditions || "[]");
-  const screenHeight = Math.max(screen.height, innerHeight) * (devicePixelRatio || 1);
-  const fitting = renditions.filter((r) => (r.height || 0) <= screenHeight);
-  const best = fitting.length ? fitting[fitting.length - 1] : renditions[0];
-  const sources = [];
-  if (player.dataset.hls) sources.push([player.dataset.hls, "application/vnd.apple.mpegurl"]);
-  if (best) sources.push([best.url, "video/mp4"]);
-  for (const [src, type] of sources) {
-    const source = document.createElement("source");
-    source.src = src;
-    source.type = type;
-    player.append(source);
-  }
-  player.load();
+  attachSources(player, { hls_url: player.dataset.hls, renditions: JSON.parse(player.dataset.renditions || "[]") });
   player.play().catch(() => {}); // autoplay may be refused; the controls are there
 }
 

@@ -1,0 +1,1 @@
+"""The feeds: what a viewer swipes through (For You, Following, Friends)."""

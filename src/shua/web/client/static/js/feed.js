@@ -1,0 +1,238 @@
+// The For You feed: a full-screen vertical swipe player. Scroll snapping does the swiping
+// (touch, wheel, keys); this module decides which video plays, which are preloaded, which are
+// let go, and fetches the next page before the viewer reaches the end.
+import { attachSources, captionNodes, detachSources } from "./player.js";
+import { api, cloneRow, t, toast } from "./shua.js";
+
+const PRELOAD_AHEAD = 2; // the next two videos buffer while this one plays
+const KEEP_BEHIND = 1; // one back stays loaded for a quick swipe back; older ones are let go
+const FETCH_WHEN_LEFT = 3;
+
+const feed = document.getElementById("feed");
+const soundButton = document.getElementById("feed-sound");
+const slides = [];
+let cursor = feed.dataset.next || null;
+let loading = false;
+let active = -1;
+let muted = true;
+
+function avatarTone(id) {
+  return Number(BigInt(id) % 6n); // the server's placeholder colour: user.id % 6
+}
+
+function fill(el, item) {
+  const { video, creator } = item;
+  const field = (name) => el.querySelector(`[data-field="${name}"]`);
+  const player = el.querySelector("video");
+  el.dataset.videoId = video.id;
+  if (video.poster_url) player.poster = video.poster_url;
+  if (video.width && video.height && video.width > video.height) player.classList.add("slide__video--wide");
+  const link = field("creator-link");
+  link.href = `/u/${encodeURIComponent(creator.handle)}`;
+  field("creator-name").textContent = creator.nickname || creator.handle;
+  const avatar = field("avatar");
+  avatar.classList.add(`avatar--tone${avatarTone(creator.id)}`);
+  avatar.querySelector(".avatar__initial").textContent = (creator.nickname || creator.handle).slice(0, 1).toUpperCase();
+  if (creator.avatar_url) {
+    const img = document.createElement("img");
+    img.className = "avatar__img";
+    img.alt = "";
+    img.src = creator.avatar_url;
+    img.addEventListener("error", () => img.remove(), { once: true });
+    avatar.append(img);
+  }
+  const handle = field("handle");
+  handle.href = link.href;
+  handle.textContent = `@${creator.handle}`;
+  field("caption").replaceChildren(...captionNodes(video.caption || ""));
+}
+
+function bindSlide(slide) {
+  const { el, player } = slide;
+  el.querySelector(".slide__tap").addEventListener("click", () => togglePlay(slide));
+  el.querySelector('[data-action="share"]').addEventListener("click", () => share(slide.item.video));
+  player.addEventListener("play", () => el.classList.remove("slide--paused"));
+  player.addEventListener("pause", () => {
+    if (slides.indexOf(slide) === active) el.classList.add("slide--paused");
+  });
+  player.addEventListener("error", () => el.classList.add("slide--broken"), true);
+  bindScrub(slide);
+}
+
+function bindScrub(slide) {
+  const { el, player, item } = slide;
+  const seek = el.querySelector(".slide__seek");
+  const thumb = el.querySelector(".slide__thumb");
+  const sprite = item.video.sprite;
+  let dragging = false;
+  const duration = () => player.duration || (item.video.duration_ms || 0) / 1000;
+  player.addEventListener("timeupdate", () => {
+    if (!dragging && duration()) seek.value = String(Math.round((player.currentTime / duration()) * 1000));
+  });
+  seek.addEventListener("input", () => {
+    dragging = true;
+    const at = (Number(seek.value) / 1000) * duration();
+    thumb.querySelector(".slide__thumb-time").textContent = formatTime(at);
+    if (sprite && duration()) {
+      // Tile i shows duration × (i + 0.5) / count: pick the nearest one.
+      const index = Math.min(sprite.count - 1, Math.floor((at / duration()) * sprite.count));
+      thumb.style.backgroundImage = `url("${sprite.url}")`;
+      thumb.style.backgroundPosition = `-${(index % sprite.columns) * sprite.tile_width}px -${Math.floor(index / sprite.columns) * sprite.tile_height}px`;
+      thumb.style.width = `${sprite.tile_width}px`;
+      thumb.style.height = `${sprite.tile_height}px`;
+    }
+    thumb.hidden = false;
+  });
+  seek.addEventListener("change", () => {
+    dragging = false;
+    thumb.hidden = true;
+    if (duration()) player.currentTime = (Number(seek.value) / 1000) * duration();
+  });
+}
+
+function formatTime(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function append(items) {
+  for (const item of items) {
+    if (slides.some((s) => s.item.video.id === item.video.id)) continue; // a page boundary moved
+    const el = cloneRow("feed-slide");
+    fill(el, item);
+    const slide = { el, item, player: el.querySelector("video") };
+    bindSlide(slide);
+    slides.push(slide);
+    feed.append(el);
+    observer.observe(el);
+  }
+}
+
+async function loadMore() {
+  if (loading || !cursor) return;
+  loading = true;
+  try {
+    const page = await api("GET", `/api/v1/feed?cursor=${encodeURIComponent(cursor)}`);
+    cursor = page.next_cursor;
+    append(page.items);
+  } catch {
+    toast(t("js.feed_error"));
+  } finally {
+    loading = false;
+  }
+}
+
+function play(slide) {
+  slide.player.muted = muted;
+  slide.player.play().catch(() => {
+    // Autoplay with sound refused (no gesture yet): play muted and offer the sound button.
+    if (!slide.player.muted) {
+      muted = slide.player.muted = true;
+      showSound();
+      slide.player.play().catch(() => slide.el.classList.add("slide--paused"));
+    } else {
+      slide.el.classList.add("slide--paused");
+    }
+  });
+}
+
+function activate(index) {
+  if (index === active) return;
+  active = index;
+  slides.forEach((slide, i) => {
+    slide.el.classList.toggle("slide--active", i === index);
+    if (i === index) {
+      attachSources(slide.player, slide.item.video);
+      slide.player.preload = "auto";
+      play(slide);
+    } else if (i > index && i <= index + PRELOAD_AHEAD) {
+      attachSources(slide.player, slide.item.video);
+      slide.player.preload = "auto";
+      slide.player.pause();
+    } else if (i < index && i >= index - KEEP_BEHIND) {
+      slide.player.pause();
+    } else {
+      detachSources(slide.player);
+      slide.el.classList.remove("slide--paused");
+    }
+  });
+  if (slides.length - index <= FETCH_WHEN_LEFT) {
+    loadMore().then(() => {
+      if (!cursor && index === slides.length - 1 && slides.length > 1) toast(t("js.feed_end"));
+    });
+  }
+}
+
+function togglePlay(slide) {
+  if (slide.player.paused) {
+    play(slide);
+  } else {
+    slide.player.pause();
+  }
+}
+
+async function share(video) {
+  const url = `${location.origin}/v/${video.id}`;
+  try {
+    if (navigator.share) {
+      await navigator.share({ url, text: video.caption || "" });
+      return;
+    }
+    await navigator.clipboard.writeText(url);
+    toast(t("js.link_copied"));
+  } catch (error) {
+    if (error?.name !== "AbortError") toast(url); // no clipboard: at least show the link
+  }
+}
+
+function showSound() {
+  soundButton.hidden = false;
+  soundButton.setAttribute("aria-pressed", String(!muted));
+  const label = muted ? soundButton.dataset.labelOff : soundButton.dataset.labelOn;
+  document.getElementById("feed-sound-label").textContent = label;
+  soundButton.title = label;
+}
+
+soundButton.addEventListener("click", () => {
+  muted = !muted;
+  showSound();
+  const slide = slides[active];
+  if (slide) {
+    slide.player.muted = muted;
+    if (slide.player.paused) play(slide);
+  }
+});
+
+const observer = new IntersectionObserver(
+  (entries) => {
+    for (const entry of entries) {
+      if (entry.isIntersecting) activate(slides.findIndex((s) => s.el === entry.target));
+    }
+  },
+  { root: feed, threshold: 0.6 },
+);
+
+function step(delta) {
+  const next = slides[Math.max(0, Math.min(slides.length - 1, active + delta))];
+  const smooth = !matchMedia("(prefers-reduced-motion: reduce)").matches;
+  next?.el.scrollIntoView({ behavior: smooth ? "smooth" : "auto", block: "start" });
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.target.closest?.("input, textarea, [contenteditable]")) return;
+  if (["ArrowDown", "PageDown", "j"].includes(event.key)) step(1);
+  else if (["ArrowUp", "PageUp", "k"].includes(event.key)) step(-1);
+  else if (event.key === " " && slides[active]) togglePlay(slides[active]);
+  else return;
+  event.preventDefault();
+});
+
+document.addEventListener("visibilitychange", () => {
+  const slide = slides[active];
+  if (!slide) return;
+  if (document.hidden) slide.player.pause();
+  else play(slide);
+});
+
+append(JSON.parse(document.getElementById("feed-first").textContent || "[]"));
+showSound();

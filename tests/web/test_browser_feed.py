@@ -1,0 +1,120 @@
+"""The For You swipe player in headless Chromium: a new user posts a video, opens the feed and
+swipes to it playing; the next video is preloaded; sound and pause respond to taps."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shua.config import Settings
+from shua.core.db import Database
+from shua.media.synth import synthesize
+from shua.media.uploads import import_file
+from shua.media.videos import post_video
+from tests.factories import make_user
+from tests.web.conftest import Tab
+from tests.web.test_browser import sign_up, snap
+from tests.web.test_browser_video import post_clip
+
+pytestmark = pytest.mark.browser
+
+with contextlib.suppress(ImportError):
+    from playwright.async_api import Page, expect
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"run_jobs_in_process": True, "job_poll_seconds": 0.1})
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("feed-clips")
+    return (synthesize(folder / "mine.mp4", duration=2, width=320, height=568, fps=24, caption="我的"),
+            synthesize(folder / "cat.mp4", duration=2, width=320, height=568, fps=24, caption="橘猫",
+                       tone_hz=330.0, seed=3))
+
+
+async def post_as(database: Database, settings: Settings, handle: str, clip: Path, caption: str) -> None:
+    """Another creator's video, posted behind the browser's back; the app's worker processes it."""
+    async with database.transaction() as db:
+        owner = await make_user(db, handle, nickname="猫猫")
+        upload = await import_file(db, owner_id=owner.id, source=clip, var_dir=settings.var_dir,
+                                   ttl=timedelta(hours=1))
+        await post_video(db, owner_id=owner.id, upload_id=upload.id, caption=caption)
+
+
+PLAYING = """(index) => {
+    const v = document.querySelectorAll("#feed video")[index];
+    return v && !v.paused && v.readyState >= 2 && v.currentTime > 0;
+}"""
+
+
+async def slide_state(page: Page) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = await page.evaluate("""() => [...document.querySelectorAll(".slide")].map(s => {
+        const v = s.querySelector("video");
+        return {id: s.dataset.videoId, active: s.classList.contains("slide--active"), paused: v.paused,
+                sources: v.querySelectorAll("source").length, muted: v.muted};
+    })""")
+    return result
+
+
+class TestSwipeFeed:
+    async def test_new_user_posts_then_swipes_to_it_playing(
+        self, tab: Tab, clips: tuple[Path, Path], database: Database, settings: Settings
+    ) -> None:
+        page = tab.page
+        mine, cat = clips
+        await sign_up(page, "newbie", nickname="新人")
+        await page.goto("/create")
+        await post_clip(page, mine, "我的第一条 #新人报到")
+        my_id = page.url.rsplit("/", 1)[1]
+        await expect(page.locator("#player")).to_be_attached(timeout=90_000)  # published
+
+        await post_as(database, settings, "maomao", cat, "橘猫早安 #猫咪日常 @newbie")
+        await page.goto("/")
+        slides = page.locator("#feed .slide")
+        for _ in range(60):  # the cat video is being transcoded by the app's worker
+            if await slides.count() == 2:
+                break
+            await page.wait_for_timeout(1000)
+            await page.reload()
+        await expect(slides).to_have_count(2)
+        await expect(slides.first.locator(".slide__handle")).to_have_text("@maomao")
+        await expect(slides.first.locator(".slide__tag")).to_have_text(["#猫咪日常", "@newbie"])
+        await page.wait_for_function(PLAYING, arg=0, timeout=30_000)
+        state = await slide_state(page)
+        assert state[0]["active"] and state[0]["muted"]  # autoplay starts muted
+        assert state[1]["sources"] > 0 and state[1]["paused"]  # the next one is already loading
+        await snap(page, "zh-CN-feed-first")
+
+        await page.locator("#feed").hover()
+        await page.mouse.wheel(0, 640)  # a swipe up
+        await page.wait_for_function(PLAYING, arg=1, timeout=30_000)
+        state = await slide_state(page)
+        assert state[1]["id"] == my_id and state[1]["active"] and state[0]["paused"], state
+        await expect(slides.nth(1).locator(".slide__handle")).to_have_text("@newbie")
+        await snap(page, "zh-CN-feed-swiped")
+
+        await page.get_by_role("button", name="已静音").click()
+        assert (await slide_state(page))[1]["muted"] is False
+        await expect(page.locator("#feed-sound")).to_have_attribute("aria-pressed", "true")
+        await slides.nth(1).locator(".slide__tap").click()  # tap pauses
+        await expect(slides.nth(1)).to_have_class(re.compile("slide--paused"))
+        await snap(page, "zh-CN-feed-paused")
+
+        await page.keyboard.press("ArrowUp")  # back to the cat
+        await page.wait_for_function(PLAYING, arg=0, timeout=30_000)
+        assert (await slide_state(page))[0]["muted"] is False  # sound stays on once chosen
+
+    async def test_empty_feed_invites_the_first_post(self, new_tab: Any) -> None:
+        tab = await new_tab(locale="en")
+        await tab.page.goto("/")
+        await expect(tab.page.get_by_role("heading", name="No videos yet")).to_be_visible()
+        await expect(tab.page.locator("#feed")).to_be_hidden()
+        await snap(tab.page, "en-feed-empty")
