@@ -8,4 +8,6 @@ def load_all() -> None:
     import shua.accounts.tasks
     import shua.core.jobs
     import shua.media.models
-    import shua.media.tasks  # noqa: F401
+    import shua.media.tasks
+    import shua.social.models
+    import shua.social.tasks  # noqa: F401

@@ -184,9 +184,11 @@ async def delete_me(body: DeletionRequest, auth: CurrentAuth, db: DB, runtime: R
 
 
 @router.get("/users/{ref}", responses=PROBLEMS)
-async def read_user(ref: Annotated[str, Path(max_length=64)], db: DB, _auth: MaybeAuth) -> UserRead:
-    """A public profile by id or handle."""
-    return service.to_user_read(await service.get_user(db, ref=ref))
+async def read_user(ref: Annotated[str, Path(max_length=64)], db: DB, auth: MaybeAuth) -> UserRead:
+    """A public profile by id or handle (not found for someone who blocked you)."""
+    from shua.social.routes import visible_user  # social builds on accounts; imported late
+
+    return service.to_user_read(await visible_user(db, viewer_id=auth.user.id if auth else None, ref=ref))
 
 
 admin = APIRouter(prefix="/api/v1/admin", tags=["admin"])

@@ -273,6 +273,11 @@ async def get_user(db: AsyncSession, *, ref: str) -> User:
     return user
 
 
+async def user_by_phone(db: AsyncSession, *, phone: str) -> User | None:
+    """The active user with this (normalised) phone number, for friend search by phone."""
+    return await db.scalar(select(User).where(User.phone == phone, User.status == ACTIVE))
+
+
 async def users_by_id(db: AsyncSession, *, ids: list[int]) -> dict[int, User]:
     """Active users by id, in one query (the creators on a feed page, a follower list)."""
     if not ids:

@@ -66,6 +66,16 @@ def id_column(**kwargs: Any) -> Mapped[int]:
     return mapped_column(BigInteger, primary_key=True, autoincrement=False, default=new_id, **kwargs)
 
 
+async def insert_ignore(db: AsyncSession, model: type[Base], **values: Any) -> bool:
+    """INSERT the row unless one with the same key exists (ON CONFLICT DO NOTHING, on both
+    backends); True if it was inserted. Two concurrent inserts of one fact: exactly one wins."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = sqlite if db.get_bind().dialect.name == "sqlite" else postgresql
+    result = await db.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
+    return bool(getattr(result, "rowcount", 0))
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     # Take transaction control away from the driver so our "begin" hook decides the BEGIN kind.
     dbapi_connection.isolation_level = None

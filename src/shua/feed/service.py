@@ -25,10 +25,10 @@ class FeedPage:
 
 
 async def latest(db: AsyncSession, *, viewer_id: int | None, cursor: str | None, limit: int = PAGE_SIZE) -> FeedPage:
-    """The newest public videos whose creators are active, after `cursor`."""
+    """The newest public videos the viewer may watch whose creators are active, after `cursor`."""
     state = decode_cursor(cursor) or {}
     before = parse_id(state.get("before")) if "before" in state else None
-    page = await videos.list_public(db, before_id=before, limit=limit)
+    page = await videos.list_published(db, viewer_id=viewer_id, before_id=before, limit=limit)
     creators = await accounts.users_by_id(db, ids=[v.owner_id for v in page])
     items = [(v, creators[v.owner_id]) for v in page if v.owner_id in creators]
     more = len(page) == limit

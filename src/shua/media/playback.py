@@ -19,9 +19,10 @@ def is_public(video: Video) -> bool:
     return video.visibility == PUBLIC and is_watchable(video)
 
 
-def playback_path(secret: str, video: Video, key: str, *, now: float | None = None) -> str:
-    """The URL path for a stored file of `video` (key under `videos/{id}/`)."""
-    if is_public(video):
+def playback_path(secret: str, video: Video, key: str, *, now: float | None = None, open_url: bool = True) -> str:
+    """The URL path for a stored file of `video` (key under `videos/{id}/`): unsigned for a
+    public video unless `open_url` is False (a private account's videos are signed too)."""
+    if open_url and is_public(video):
         return f"/media/{key}"
     expires = int((now or clock.utcnow().timestamp()) + SIGNED_TTL_SECONDS)
     return f"/media/s/{expires}.{_signature(secret, video.id, expires)}/{key}"

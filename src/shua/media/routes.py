@@ -28,6 +28,7 @@ from shua.core.text import Paragraph
 from shua.media import playback, poster, uploads, videos
 from shua.media.models import DELETED, Video, is_watchable
 from shua.runtime import Runtime
+from shua.social import graph
 from shua.web.deps import DB, CurrentAuth, MaybeAuth, RuntimeDep, StreamingAuth
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
@@ -230,8 +231,8 @@ class VideoRead(BaseModel):
     renditions: list[RenditionRead]
 
 
-def _url(runtime: Runtime, video: Video, key: str) -> str:
-    return playback.playback_path(runtime.settings.secret_key, video, key)
+def _url(runtime: Runtime, video: Video, key: str, open_url: bool) -> str:
+    return playback.playback_path(runtime.settings.secret_key, video, key, open_url=open_url)
 
 
 async def video_read(db: AsyncSession, runtime: Runtime, video: Video) -> VideoRead:
@@ -242,17 +243,22 @@ async def video_read(db: AsyncSession, runtime: Runtime, video: Video) -> VideoR
 async def video_reads(db: AsyncSession, runtime: Runtime, items: list[Video]) -> list[VideoRead]:
     """The API views of several videos, their files fetched in one query."""
     files = await videos.files_of_many(db, video_ids=[v.id for v in items])
-    return [_to_read(runtime, v, files[v.id]) for v in items]
+    # A private account's public videos are for approved followers: signed URLs, like private ones.
+    closed = await graph.private_accounts_among(db, list({v.owner_id for v in items}))
+    return [_to_read(runtime, v, files[v.id], v.owner_id not in closed) for v in items]
 
 
-def _to_read(runtime: Runtime, video: Video, files: list[Any]) -> VideoRead:
+def _to_read(runtime: Runtime, video: Video, files: list[Any], open_url: bool) -> VideoRead:
+    def url(key: str) -> str:
+        return _url(runtime, video, key, open_url)
+
     by_kind: dict[str, list[Any]] = {}
     for f in files:
         by_kind.setdefault(f.kind, []).append(f)
     poster_file = by_kind.get("poster", [None])[0]
     hls = by_kind.get("hls", [None])[0]
     sheet = by_kind.get("sprite", [None])[0]
-    sprite = SpriteRead(url=_url(runtime, video, sheet.key), count=poster.SPRITE_COUNT, columns=poster.SPRITE_COLUMNS,
+    sprite = SpriteRead(url=url(sheet.key), count=poster.SPRITE_COUNT, columns=poster.SPRITE_COLUMNS,
                         tile_width=sheet.width or 0, tile_height=sheet.height or 0) if sheet else None
     return VideoRead(
         id=video.id, owner_id=video.owner_id, caption=video.caption, hashtags=video.hashtags,
@@ -260,10 +266,10 @@ def _to_read(runtime: Runtime, video: Video, files: list[Any]) -> VideoRead:
         allow_duets=video.allow_duets, status=video.status, failure_code=video.failure_code,
         failure_reason=video.failure_reason, duration_ms=video.duration_ms, width=video.width, height=video.height,
         playable=is_watchable(video), created_at=video.created_at,
-        poster_url=_url(runtime, video, poster_file.key) if poster_file else None,
-        hls_url=_url(runtime, video, hls.key) if hls else None, sprite=sprite,
+        poster_url=url(poster_file.key) if poster_file else None,
+        hls_url=url(hls.key) if hls else None, sprite=sprite,
         renditions=[RenditionRead(name=f.name, width=f.width, height=f.height, bit_rate=f.bit_rate,
-                                  url=_url(runtime, video, f.key))
+                                  url=url(f.key))
                     for f in sorted(by_kind.get("mp4", []), key=lambda f: f.height or 0)],
     )
 
@@ -311,7 +317,9 @@ CONTENT_TYPES = {".mp4": "video/mp4", ".m3u8": "application/vnd.apple.mpegurl", 
 
 async def _serve(runtime: Runtime, db: AsyncSession, video_id: int, rest: str, *, signed: bool) -> Response:
     video = await db.get(Video, video_id)
-    if video is None or video.status == DELETED or (not signed and not playback.is_public(video)):
+    if video is None or video.status == DELETED:
+        raise videos.VideoNotFound()
+    if not signed and (not playback.is_public(video) or await graph.private_accounts_among(db, [video.owner_id])):
         raise videos.VideoNotFound()
     key = f"{videos.storage_prefix(video_id)}{rest}"
     storage = runtime.storage

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.core import clock, jobs
 from shua.core.errors import Conflict, NotFound
 from shua.core.ids import new_id, parse_id
-from shua.media.models import DELETED, FAILED, PUBLIC, UPLOADED, Upload, Video, VideoFile, is_watchable
+from shua.media.models import DELETED, FAILED, FRIENDS, PUBLIC, UPLOADED, Upload, Video, VideoFile, is_watchable
 from shua.media.uploads import UploadNotFound
+from shua.social import graph
 
 # Hashtags may be Chinese (#猫咪日常); they end at whitespace or punctuation.
 HASHTAG_RE = re.compile(r"#([\w\u4e00-\u9fff]{1,40})")
@@ -65,13 +66,14 @@ async def post_video(
 
 
 async def get_video(db: AsyncSession, *, viewer_id: int | None, video_id: object) -> Video:
-    """A video the viewer may see. Friends-only videos are the owner's alone until the social
-    context defines friends; someone else's private or deleted video is reported as not found."""
+    """A video the viewer may see (the social context's rule: private, friends-only, private
+    accounts, blocks); anything else, or a deleted video, is reported as not found."""
     parsed = parse_id(video_id)
     video = await db.get(Video, parsed) if parsed else None
     if video is None or video.status == DELETED:
         raise VideoNotFound()
-    if video.owner_id != viewer_id and (video.visibility != PUBLIC or not is_watchable(video)):
+    if video.owner_id != viewer_id and not (is_watchable(video) and await graph.may_see_content(
+            db, viewer_id=viewer_id, owner_id=video.owner_id, visibility=video.visibility)):
         raise VideoNotFound()
     return video
 
@@ -103,21 +105,25 @@ async def files_of_many(db: AsyncSession, *, video_ids: list[int]) -> dict[int, 
     return found
 
 
-async def list_public(
-    db: AsyncSession, *, before_id: int | None = None, owner_ids: list[int] | None = None,
-    exclude_owner_ids: list[int] | None = None, limit: int = 10,
+async def list_published(
+    db: AsyncSession, *, viewer_id: int | None, before_id: int | None = None, owner_ids: list[int] | None = None,
+    friend_ids: list[int] | None = None, limit: int = 10,
 ) -> list[Video]:
-    """Public videos anyone may watch, newest first: playable (the lowest rung is stored) and
-    not deleted. `owner_ids` narrows to some creators (a Following tab); `before_id` pages."""
-    query = (select(Video).where(Video.visibility == PUBLIC, Video.status.not_in((DELETED, FAILED)),
-                                 Video.playable_at.is_not(None))
+    """Published videos (playable, not deleted) the viewer may watch, newest first: public ones,
+    minus owners the social rule hides from the viewer (blocks, private accounts not followed),
+    plus friends-only ones of `friend_ids`. `owner_ids` narrows to some creators."""
+    visible = Video.visibility == PUBLIC
+    if friend_ids:
+        visible = or_(visible, and_(Video.visibility == FRIENDS, Video.owner_id.in_(friend_ids)))
+    query = (select(Video).where(visible, Video.status.not_in((DELETED, FAILED)), Video.playable_at.is_not(None))
              .order_by(Video.id.desc()).limit(limit))
+    if viewer_id is not None:
+        query = query.where(Video.owner_id.not_in(graph.hidden_user_ids(viewer_id)))
+    query = query.where(Video.owner_id.not_in(graph.private_account_ids_not_followed(viewer_id)))
     if before_id is not None:
         query = query.where(Video.id < before_id)
     if owner_ids is not None:
         query = query.where(Video.owner_id.in_(owner_ids))
-    if exclude_owner_ids:
-        query = query.where(Video.owner_id.not_in(exclude_owner_ids))
     return list((await db.scalars(query)).all())
 
 

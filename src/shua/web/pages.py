@@ -26,6 +26,7 @@ from shua.core.i18n import LOCALES, catalog, negotiate, translator
 from shua.feed import routes as feed_routes
 from shua.media import videos
 from shua.media.routes import VideoRead, video_read, video_reads
+from shua.social.routes import visible_user
 from shua.web.deps import SESSION_COOKIE, csrf_token_for, get_runtime
 
 router = APIRouter(include_in_schema=False)
@@ -245,7 +246,7 @@ async def show_profile(
         if not (HANDLE_RE.match(handle.lower()) or (handle.isascii() and handle.isdigit())):
             raise UserNotFound()
         async with get_runtime(request).database.transaction(write=False) as db:
-            user = accounts.to_user_read(await accounts.get_user(db, ref=handle))
+            user = accounts.to_user_read(await visible_user(db, viewer_id=viewer.me.id if viewer else None, ref=handle))
     except UserNotFound:
         return error_page(request, viewer, locale, status=404, kind="notfound.user", icon="search")
     if user.handle != handle:

@@ -1,0 +1,2 @@
+"""The social layer: follows and friends, privacy, blocks, reports, friend search; likes,
+comments, daily posts, moods, messages and notifications."""

@@ -1,0 +1,148 @@
+"""Friend search and "people you may know".
+
+Search matches a handle or nickname by prefix or substring, and Chinese nicknames by pinyin:
+"zhangsan" and "san" find 张三 (every syllable starts a searchable run), "zs" finds it by
+initials, and polyphonic characters index every reading (曾 is both zeng and ceng). A phone
+number finds only people who allow it. Suggestions rank friends of friends by how many friends
+are shared, then people who follow you, and say why.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+from pypinyin import Style, pinyin
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shua.accounts import service as accounts
+from shua.accounts.models import User
+from shua.accounts.schemas import normalise_phone
+from shua.core.db import insert_ignore
+from shua.social import graph
+from shua.social.models import ACTIVE, Follow, Friendship, PeopleIndex
+
+MAX_READINGS = 8  # combinations of polyphonic readings kept per name
+_LATIN = re.compile(r"[a-z0-9]+")
+_LIKE_SPECIAL = re.compile(r"([\\%_])")
+
+
+def _syllables(nickname: str) -> list[list[str]]:
+    """Per character (or Latin word) its readings: [['zhang'], ['san']] for 张三. Characters with
+    no reading (emoji, punctuation) are skipped."""
+    readings: list[list[str]] = []
+    for chunk in pinyin(nickname, style=Style.NORMAL, heteronym=True, errors="default"):
+        if len(chunk) > 1:  # a polyphonic character: one syllable, several readings
+            readings.append(list(dict.fromkeys(w.lower() for w in chunk))[:3])
+        else:  # one reading, or a run of non-Chinese text: each Latin word is its own syllable
+            readings.extend([part] for part in _LATIN.findall(chunk[0].lower()))
+    return readings
+
+
+def pinyin_keys(nickname: str) -> tuple[str, str]:
+    """The pinyin and initials columns: space-delimited runs, each starting at a syllable."""
+    syllables = _syllables(nickname)[:20]
+    if not syllables:
+        return "", ""
+    runs: set[str] = set()
+    initials: set[str] = set()
+    for combo in itertools.islice(itertools.product(*syllables), MAX_READINGS):
+        for start in range(len(combo)):
+            runs.add("".join(combo[start:]))
+        initials.add("".join(s[0] for s in combo))
+    return f" {' '.join(sorted(runs))[:590]} ", f" {' '.join(sorted(initials))[:190]} "
+
+
+async def index_user(db: AsyncSession, user: User) -> None:
+    """(Re)index one user for friend search; idempotent."""
+    full, initials = pinyin_keys(user.nickname)
+    values = {"handle": user.handle, "nickname": user.nickname.lower()[:60], "pinyin": full, "initials": initials}
+    if not await insert_ignore(db, PeopleIndex, user_id=user.id, **values):
+        row = await db.get(PeopleIndex, user.id)
+        if row is not None:
+            for name, value in values.items():
+                setattr(row, name, value)
+
+
+async def unindex_user(db: AsyncSession, user_id: int) -> None:
+    row = await db.get(PeopleIndex, user_id)
+    if row is not None:
+        await db.delete(row)
+
+
+def _like(text: str) -> str:
+    return _LIKE_SPECIAL.sub(r"\\\1", text)
+
+
+def _phone_or_none(query: str) -> str | None:
+    if not re.fullmatch(r"[+\d\s\-()]{7,20}", query):
+        return None
+    try:
+        return normalise_phone(query)
+    except ValueError:
+        return None
+
+
+async def search(db: AsyncSession, *, viewer_id: int | None, query: str, limit: int = 20) -> list[int]:
+    """User ids matching `query`, best first: exact handle, then prefix, then pinyin, then substring."""
+    q = query.strip().lower().lstrip("@")
+    if not q:
+        return []
+    found: list[int] = []
+    phone = _phone_or_none(query)
+    if phone is not None:
+        user = await accounts.user_by_phone(db, phone=phone)
+        if user is not None and (await graph.privacy_of(db, user.id)).findable_by_phone:
+            found.append(user.id)
+    like = _like(q)
+    squashed = _like(q.replace(" ", ""))
+    score = (
+        (PeopleIndex.handle == q, 0),
+        (PeopleIndex.nickname == q, 1),
+        (PeopleIndex.handle.like(f"{like}%", escape="\\"), 2),
+        (PeopleIndex.nickname.like(f"{like}%", escape="\\"), 3),
+        (PeopleIndex.pinyin.like(f"% {squashed}%", escape="\\"), 4),
+        (PeopleIndex.initials.like(f"% {squashed}%", escape="\\"), 5),
+    )
+    order = case(*score, else_=6)
+    conditions = [cond for cond, _ in score] + [PeopleIndex.nickname.like(f"%{like}%", escape="\\"),
+                                                PeopleIndex.handle.like(f"%{like}%", escape="\\")]
+    stmt = (select(PeopleIndex.user_id).where(or_(*conditions)).order_by(order, PeopleIndex.handle).limit(limit))
+    if viewer_id is not None:
+        stmt = stmt.where(PeopleIndex.user_id.not_in(graph.hidden_user_ids(viewer_id)))
+    for user_id in (await db.scalars(stmt)).all():
+        if user_id not in found:
+            found.append(user_id)
+    return found[:limit]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    user_id: int
+    mutual_friends: int
+    follows_you: bool
+
+
+async def suggestions(db: AsyncSession, *, user_id: int, limit: int = 20) -> list[Suggestion]:
+    """People you may know: friends of friends (most shared friends first), then your followers
+    you do not follow back. Never yourself, someone you follow or asked to, or a block."""
+    mine = select(Friendship.friend_id).where(Friendship.user_id == user_id)
+    already = select(Follow.followee_id).where(Follow.follower_id == user_id)
+    hidden = graph.hidden_user_ids(user_id)
+    f2 = Friendship.__table__.alias("f2")
+    fof = (select(f2.c.friend_id, func.count().label("mutual"))
+           .where(f2.c.user_id.in_(mine), f2.c.friend_id != user_id,
+                  f2.c.friend_id.not_in(already), f2.c.friend_id.not_in(hidden))
+           .group_by(f2.c.friend_id).order_by(func.count().desc(), f2.c.friend_id.desc()).limit(limit))
+    ranked = [(uid, int(n)) for uid, n in (await db.execute(fof)).all()]
+    seen = {uid for uid, _ in ranked}
+    followers = (await db.scalars(
+        select(Follow.follower_id).where(Follow.followee_id == user_id, Follow.status == ACTIVE,
+                                         Follow.follower_id.not_in(already), Follow.follower_id.not_in(hidden))
+        .order_by(Follow.created_at.desc()).limit(limit))).all()
+    follower_set = set(followers)
+    result = [Suggestion(user_id=uid, mutual_friends=n, follows_you=uid in follower_set) for uid, n in ranked]
+    result += [Suggestion(user_id=uid, mutual_friends=0, follows_you=True) for uid in followers if uid not in seen]
+    return result[:limit]
