@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_upload_chunk_bytes: int = 64 * 1024**2  # one PATCH request body
     upload_ttl_hours: int = 24  # unfinished uploads are deleted after this
     max_video_seconds: float = 600.0
+    max_daily_seconds: float = 60.0  # the clip of a daily post (拍日常)
+    max_daily_photo_bytes: int = 10 * 1024**2
+    daily_hours: float = 24.0  # daily posts and moods disappear after this
     keep_original_uploads: bool = False  # store the untouched upload next to the renditions
     # Separate ladders (never above the source): MP4 files for progressive playback and download,
     # and the HLS variants for adaptive streaming. The lowest rung is always kept as an MP4.

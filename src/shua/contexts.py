@@ -10,4 +10,5 @@ def load_all() -> None:
     import shua.media.models
     import shua.media.tasks
     import shua.social.models
+    import shua.social.moments_models
     import shua.social.tasks  # noqa: F401

@@ -29,6 +29,9 @@ class User:
     async def patch(self, url: str, **kw: object) -> httpx2.Response:
         return await self.client.patch(url, headers=self.headers, **kw)  # type: ignore[arg-type]
 
+    async def put(self, url: str, **kw: object) -> httpx2.Response:
+        return await self.client.put(url, headers=self.headers, **kw)  # type: ignore[arg-type]
+
     async def delete(self, url: str) -> httpx2.Response:
         return await self.client.delete(url, headers=self.headers)
 

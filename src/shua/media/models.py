@@ -29,6 +29,7 @@ class Upload(Base):
 UPLOADED, PROBING, TRANSCODING, READY, FAILED, DELETED = (
     "uploaded", "probing", "transcoding", "ready", "failed", "deleted")
 PUBLIC, FRIENDS, PRIVATE = "public", "friends", "private"
+POST, DAILY = "post", "daily"  # a video on the creator's profile, or the clip of a 24-hour daily post
 
 
 class Video(Base):
@@ -45,6 +46,8 @@ class Video(Base):
     hashtags: Mapped[list[str]] = mapped_column(JSON, default=list)
     mentions: Mapped[list[str]] = mapped_column(JSON, default=list)
     visibility: Mapped[str] = mapped_column(String(8), default=PUBLIC)
+    # Daily clips never appear in feeds, grids or search; the social context expires them.
+    purpose: Mapped[str] = mapped_column(String(8), default=POST, server_default=POST)
     allow_comments: Mapped[bool] = mapped_column(Boolean, default=True)
     allow_duets: Mapped[bool] = mapped_column(Boolean, default=True)
     status: Mapped[str] = mapped_column(String(12), default=UPLOADED)

@@ -26,7 +26,7 @@ from shua.core.db import Database
 from shua.core.errors import InvalidRequest
 from shua.core.storage import Storage
 from shua.media import poster, probe, transcode
-from shua.media.models import DELETED, FAILED, PROBING, READY, TRANSCODING, Upload, Video, VideoFile
+from shua.media.models import DAILY, DELETED, FAILED, PROBING, READY, TRANSCODING, Upload, Video, VideoFile
 from shua.media.uploads import part_path
 from shua.media.videos import storage_prefix
 
@@ -112,8 +112,9 @@ async def process_video(database: Database, storage: Storage, settings: Settings
     work = Path(tempfile.mkdtemp(prefix=f"shua-video-{video_id}-", dir=settings.var_dir))
     try:
         source = await _source(storage, settings, video, work)
+        limit = settings.max_daily_seconds if video.purpose == DAILY else settings.max_video_seconds
         await _run(database, storage, settings, video_id=video_id, source=source, work=work,
-                   cover_ms=video.cover_ms)
+                   cover_ms=video.cover_ms, max_seconds=limit)
     except InvalidRequest as exc:  # the file itself is unusable: tell the creator, don't retry
         await _set(database, video_id, status=FAILED, failure_code=exc.code, failure_reason=exc.message[:300])
         if video.upload_id is not None:
@@ -144,9 +145,9 @@ async def _discard_upload(database: Database, settings: Settings, upload_id: int
 
 
 async def _run(database: Database, storage: Storage, settings: Settings, *, video_id: int, source: Path,
-               work: Path, cover_ms: int) -> None:
+               work: Path, cover_ms: int, max_seconds: float) -> None:
     facts = await _in_process(settings, probe.probe, source)
-    probe.validate(facts, probe.Limits(max_duration=settings.max_video_seconds))
+    probe.validate(facts, probe.Limits(max_duration=max_seconds))
     await _set(database, video_id, status=TRANSCODING, duration_ms=round(facts.duration * 1000),
                width=facts.display_width, height=facts.display_height)
     mp4_names, hls_names = _names(settings.mp4_renditions), _names(settings.hls_renditions)
@@ -190,7 +191,8 @@ async def _run(database: Database, storage: Storage, settings: Settings, *, vide
             return
         video.status, video.ready_at, video.updated_at = READY, clock.utcnow(), clock.utcnow()
         video.failure_code = video.failure_reason = None
-        await jobs.publish(db, "video.ready", {"video_id": str(video_id), "owner_id": str(video.owner_id)})
+        await jobs.publish(db, "video.ready", {"video_id": str(video_id), "owner_id": str(video.owner_id),
+                                               "purpose": video.purpose})
         upload = await db.get(Upload, video.upload_id) if video.upload_id else None
         if upload is not None:
             await db.delete(upload)

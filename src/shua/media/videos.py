@@ -10,7 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shua.core import clock, jobs
 from shua.core.errors import Conflict, NotFound
 from shua.core.ids import new_id, parse_id
-from shua.media.models import DELETED, FAILED, FRIENDS, PUBLIC, UPLOADED, Upload, Video, VideoFile, is_watchable
+from shua.media.models import (
+    DAILY,
+    DELETED,
+    FAILED,
+    FRIENDS,
+    POST,
+    PUBLIC,
+    UPLOADED,
+    Upload,
+    Video,
+    VideoFile,
+    is_watchable,
+)
 from shua.media.uploads import UploadNotFound
 from shua.social import graph
 
@@ -43,9 +55,10 @@ def parse_caption(caption: str) -> tuple[list[str], list[str]]:
 
 async def post_video(
     db: AsyncSession, *, owner_id: int, upload_id: int, caption: str, visibility: str = PUBLIC,
-    allow_comments: bool = True, allow_duets: bool = True, cover_ms: int = 0,
+    allow_comments: bool = True, allow_duets: bool = True, cover_ms: int = 0, purpose: str = POST,
 ) -> Video:
-    """Post a finished upload; it shows "processing" until the renditions are ready."""
+    """Post a finished upload; it shows "processing" until the renditions are ready. A daily
+    clip (`purpose="daily"`) is friends-only and stays out of grids and feeds."""
     upload = await db.get(Upload, upload_id)
     if upload is None or upload.owner_id != owner_id:
         raise UploadNotFound()
@@ -58,8 +71,10 @@ async def post_video(
     video = Video(
         id=new_id(), owner_id=owner_id, upload_id=upload_id, caption=caption, hashtags=tags, mentions=mentions,
         visibility=visibility, allow_comments=allow_comments, allow_duets=allow_duets, status=UPLOADED,
-        cover_ms=cover_ms, process_attempts=0, created_at=now, updated_at=now,
+        cover_ms=cover_ms, process_attempts=0, created_at=now, updated_at=now, purpose=purpose,
     )
+    if purpose == DAILY:
+        video.visibility, video.allow_duets = FRIENDS, False
     db.add(video)
     await jobs.enqueue(db, "media.process", {"video_id": str(video.id)})
     return video
@@ -87,7 +102,7 @@ async def own_video(db: AsyncSession, *, owner_id: int, video_id: object) -> Vid
 
 
 async def list_own_videos(db: AsyncSession, *, owner_id: int, limit: int = 50) -> list[Video]:
-    query = (select(Video).where(Video.owner_id == owner_id, Video.status != DELETED)
+    query = (select(Video).where(Video.owner_id == owner_id, Video.status != DELETED, Video.purpose == POST)
              .order_by(Video.id.desc()).limit(limit))
     return list((await db.scalars(query)).all())
 
@@ -115,7 +130,8 @@ async def list_published(
     visible = Video.visibility == PUBLIC
     if friend_ids:
         visible = or_(visible, and_(Video.visibility == FRIENDS, Video.owner_id.in_(friend_ids)))
-    query = (select(Video).where(visible, Video.status.not_in((DELETED, FAILED)), Video.playable_at.is_not(None))
+    query = (select(Video).where(visible, Video.purpose == POST, Video.status.not_in((DELETED, FAILED)),
+                                 Video.playable_at.is_not(None))
              .order_by(Video.id.desc()).limit(limit))
     if viewer_id is not None:
         query = query.where(Video.owner_id.not_in(graph.hidden_user_ids(viewer_id)))

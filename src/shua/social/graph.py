@@ -95,6 +95,12 @@ async def _lock_pair(db: AsyncSession, a: int, b: int) -> None:
     await _lock(db, [a, b])
 
 
+async def _lock_existing_pair(db: AsyncSession, follower_id: int, followee_id: int) -> None:
+    """Lock the pair only if the follow exists: the ids came from a request and may name nobody."""
+    if await db.get(Follow, (follower_id, followee_id)) is not None:
+        await _lock_pair(db, follower_id, followee_id)
+
+
 async def _lock(db: AsyncSession, user_ids: list[int]) -> None:
     # Always in id order, inserts included (an INSERT waits for another transaction's uncommitted
     # insert of the same key): two transactions locking the same users can then never deadlock.
@@ -277,7 +283,7 @@ async def unfollow(db: AsyncSession, *, follower_id: int, followee_id: int) -> N
 
 async def approve_request(db: AsyncSession, *, user_id: int, follower_id: int) -> None:
     """Let someone who asked follow your private account."""
-    await _lock_pair(db, user_id, follower_id)
+    await _lock_existing_pair(db, follower_id, user_id)
     row = await db.get(Follow, (follower_id, user_id))
     if row is None or row.status != PENDING:
         raise FollowRequestNotFound()
@@ -288,7 +294,7 @@ async def approve_request(db: AsyncSession, *, user_id: int, follower_id: int) -
 
 
 async def reject_request(db: AsyncSession, *, user_id: int, follower_id: int) -> None:
-    await _lock_pair(db, user_id, follower_id)
+    await _lock_existing_pair(db, follower_id, user_id)
     row = await db.get(Follow, (follower_id, user_id))
     if row is None or row.status != PENDING:
         raise FollowRequestNotFound()
@@ -297,7 +303,7 @@ async def reject_request(db: AsyncSession, *, user_id: int, follower_id: int) ->
 
 async def remove_follower(db: AsyncSession, *, user_id: int, follower_id: int) -> None:
     """Make someone stop following you (they are not told); idempotent."""
-    await _lock_pair(db, user_id, follower_id)
+    await _lock_existing_pair(db, follower_id, user_id)
     row = await db.get(Follow, (follower_id, user_id))
     if row is not None:
         await _drop(db, row)

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shua.accounts.schemas import UserRead
 from shua.core.ids import ID
-from shua.core.text import Paragraph
+from shua.core.text import Line, Paragraph
+from shua.media.routes import VideoRead
 
 Setting = Literal["everyone", "friends", "nobody"]
 
@@ -95,3 +96,79 @@ class ReportRead(BaseModel):
     detail: str
     status: str
     created_at: datetime
+
+
+MoodTag = Literal["happy", "excited", "chill", "love", "tired", "sad", "busy", "study", "workout", "hungry",
+                  "travel", "party"]
+
+
+class MoodUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tag: MoodTag
+    text: Line(60) = ""  # type: ignore[valid-type]
+    visibility: Literal["friends", "public"] = "friends"
+
+
+class MoodRead(BaseModel):
+    id: ID
+    user_id: ID
+    tag: str
+    emoji: str
+    text: str
+    visibility: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class DailyVideoCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    upload_id: ID
+    caption: Line(100) = ""  # type: ignore[valid-type]
+
+
+class DailyRead(BaseModel):
+    id: ID
+    author: UserRead
+    kind: Literal["photo", "video"]
+    caption: str
+    photo_url: str | None
+    video: VideoRead | None = Field(description="The clip, once processed (poll until playable)")
+    created_at: datetime
+    expires_at: datetime
+    seen: bool = Field(description="You have viewed it (always true for your own)")
+    view_count: int | None = Field(description="Only for the author")
+
+
+class DailyViewerRead(BaseModel):
+    user: UserRead
+    viewed_at: datetime
+
+
+class DailyViewersPage(BaseModel):
+    items: list[DailyViewerRead]
+    next_cursor: str | None
+
+
+class DailyStripItem(BaseModel):
+    """A friend (or you) with daily posts today, for the strip atop the Friends tab."""
+
+    user: UserRead
+    posts: list[DailyRead]
+    unseen: bool
+
+
+class FriendsItemRead(BaseModel):
+    kind: Literal["video", "daily", "mood"]
+    id: ID
+    user: UserRead
+    created_at: datetime
+    new: bool = Field(description="Arrived since your previous visit to the Friends tab")
+    video: VideoRead | None = None
+    daily: DailyRead | None = None
+    mood: MoodRead | None = None
+
+
+class FriendsFeedRead(BaseModel):
+    items: list[FriendsItemRead]
+    next_cursor: str | None
+    last_visit_at: datetime | None

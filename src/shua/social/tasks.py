@@ -1,14 +1,16 @@
-"""Background work of the social context: keep friend search in step with accounts."""
+"""Background work of the social context: friend search follows accounts; daily posts and moods expire."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from shua import runtime
 from shua.accounts import service as accounts
 from shua.accounts.errors import UserNotFound
+from shua.accounts.service import EXPORTERS
 from shua.core.db import Database
 from shua.core.jobs import subscribe, task
-from shua.social import graph, people
+from shua.social import graph, moments, people
 
 
 @task("social.index_person", max_attempts=10, backoff_seconds=10)
@@ -29,6 +31,19 @@ async def forget_account(database: Database, payload: dict[str, Any]) -> None:
         await graph.forget_user(db, user_id=int(payload["user_id"]))
 
 
+@task("social.expire_daily", max_attempts=10, backoff_seconds=60)
+async def expire_daily(database: Database, payload: dict[str, Any]) -> None:
+    async with database.transaction() as db:
+        await moments.expire_daily(db, runtime.current().storage, post_id=int(payload["post_id"]))
+
+
+@task("social.expire_moods", max_attempts=5, backoff_seconds=60)
+async def expire_moods(database: Database, payload: dict[str, Any]) -> None:
+    async with database.transaction() as db:
+        await moments.expire_moods(db)
+
+
+EXPORTERS["moments"] = moments.export_moments
 subscribe("account.created", "social.index_person")
 subscribe("account.updated", "social.index_person")
 subscribe("account.deleted", "social.forget_account")
