@@ -68,11 +68,8 @@ async def _follow_limit(runtime: Runtime, user_id: int) -> None:
     await runtime.limiter.hit(runtime.settings.follow_rate, "follow", str(user_id))
 
 
-@router.get("/users/{ref}/profile", responses=PROBLEMS)
-async def read_profile(ref: Ref, auth: MaybeAuth, db: DB) -> ProfileRead:
-    """A profile with its counts and how you stand with them."""
-    viewer_id = auth.user.id if auth else None
-    user = await visible_user(db, viewer_id=viewer_id, ref=ref)
+async def profile_read(db: AsyncSession, *, viewer_id: int | None, user: User) -> ProfileRead:
+    """A profile as the viewer sees it (shared with the profile page)."""
     stats, privacy = await graph.stats_of(db, user.id), await graph.privacy_of(db, user.id)
     rel = await graph.relationship(db, viewer_id=viewer_id, other_id=user.id)
     return ProfileRead(
@@ -83,6 +80,13 @@ async def read_profile(ref: Ref, auth: MaybeAuth, db: DB) -> ProfileRead:
         private_account=privacy.private_account, lists_private=privacy.lists_private,
         can_see_videos=await graph.may_see_content(db, viewer_id=viewer_id, owner_id=user.id, visibility="public"),
     )
+
+
+@router.get("/users/{ref}/profile", responses=PROBLEMS)
+async def read_profile(ref: Ref, auth: MaybeAuth, db: DB) -> ProfileRead:
+    """A profile with its counts and how you stand with them."""
+    viewer_id = auth.user.id if auth else None
+    return await profile_read(db, viewer_id=viewer_id, user=await visible_user(db, viewer_id=viewer_id, ref=ref))
 
 
 @router.post("/users/{ref}/follow", responses=PROBLEMS)

@@ -9,7 +9,7 @@ from shua.feed import routes as feed
 from shua.media import routes as uploads
 from shua.social import moments_routes as moments
 from shua.social import routes as social
-from shua.web import media, ops, pages
+from shua.web import media, ops, pages, social_pages
 
 
 def include_routers(app: FastAPI) -> None:
@@ -25,4 +25,5 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(moments.router)
     app.include_router(moments.media_router)
     app.include_router(media.router)
+    app.include_router(social_pages.router)
     app.include_router(pages.router)

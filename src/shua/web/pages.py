@@ -21,12 +21,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from shua import __version__
 from shua.accounts import service as accounts
 from shua.accounts.errors import UserNotFound
-from shua.accounts.schemas import HANDLE_RE, MeRead, UserRead
+from shua.accounts.schemas import MeRead, UserRead
 from shua.core.i18n import LOCALES, catalog, negotiate, translator
 from shua.feed import routes as feed_routes
 from shua.media import videos
 from shua.media.routes import VideoRead, video_read, video_reads
-from shua.social.routes import visible_user
+from shua.social import graph, moments
 from shua.web.deps import SESSION_COOKIE, csrf_token_for, get_runtime
 
 router = APIRouter(include_in_schema=False)
@@ -116,6 +116,20 @@ def avatar_tone(user: UserRead) -> int:
     return user.id % 6
 
 
+def compact_number(value: int, locale: str) -> str:
+    """1.2万 / 12K: how big counts are shown on profiles and buttons."""
+    if locale == "zh-CN":
+        if value >= 100_000_000:
+            return f"{value / 100_000_000:.1f}".rstrip("0").rstrip(".") + "亿"
+        if value >= 10_000:
+            return f"{value / 10_000:.1f}".rstrip("0").rstrip(".") + "万"
+        return str(value)
+    for limit, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "K")):
+        if value >= limit:
+            return f"{value / limit:.1f}".rstrip("0").rstrip(".") + suffix
+    return str(value)
+
+
 def _client_catalog(locale: str) -> dict[str, str]:
     merged = {**catalog("en"), **catalog(locale)}
     return {k: v for k, v in merged.items() if k.startswith(CLIENT_PREFIXES)}
@@ -130,7 +144,7 @@ def render(
         viewer=viewer, me=viewer.me if viewer else None, locale=locale, t=t,
         title=t(title), tab=tab, version=__version__, client_catalog=_client_catalog(locale),
         format_date=lambda d: format_date(d, locale), avatar_initial=avatar_initial,
-        avatar_tone=avatar_tone, **context,
+        avatar_tone=avatar_tone, compact=lambda n: compact_number(n, locale), **context,
     )
     headers = {
         "Vary": "Cookie, Accept-Language",
@@ -169,12 +183,6 @@ async def show_home(request: Request) -> Response:
         page = await feed_routes.feed_page(db, runtime, viewer_id=viewer.me.id if viewer else None, cursor=None)
     return render(request, "home.html", viewer=viewer, locale=pick_locale(request, viewer), title="home.title",
                   tab="home", page=page.model_dump(mode="json"))
-
-
-@router.get("/friends", response_class=HTMLResponse)
-async def show_friends(request: Request) -> Response:
-    return await _page(request, "empty.html", title="friends.title", tab="friends", login=True,
-                       icon="friends", heading="friends.empty_title", body="friends.empty_body")
 
 
 @router.get("/create", response_class=HTMLResponse)
@@ -220,8 +228,13 @@ async def show_me(request: Request) -> Response:
     runtime = get_runtime(request)
     async with runtime.database.transaction(write=False) as db:
         works = await video_reads(db, runtime, await videos.list_own_videos(db, owner_id=viewer.me.id))
+        stats = await graph.stats_of(db, viewer.me.id)
+        mood = await moments.current_mood(db, viewer_id=viewer.me.id, user_id=viewer.me.id)
+        counts = {"following": stats.following, "followers": stats.followers, "friends": stats.friends,
+                  "likes": stats.likes_received, "requests": stats.pending_requests}
     return render(request, "me.html", viewer=viewer, locale=pick_locale(request, viewer), title="me.title",
-                  tab="me", works=works)
+                  tab="me", works=works, counts=counts, mood=mood,
+                  mood_emoji=moments.MOOD_TAGS.get(mood.tag, "") if mood else "")
 
 
 @router.get("/me/edit", response_class=HTMLResponse)
@@ -232,28 +245,6 @@ async def show_me_edit(request: Request) -> Response:
 @router.get("/settings", response_class=HTMLResponse)
 async def show_settings(request: Request) -> Response:
     return await _page(request, "settings.html", title="settings.title", tab="me", login=True)
-
-
-@router.get("/u/{handle}", response_class=HTMLResponse)
-async def show_profile(
-    request: Request, handle: Annotated[str, PathParam(max_length=64)]
-) -> Response:
-    viewer = await current_viewer(request)
-    locale = pick_locale(request, viewer)
-    try:
-        # Only something shaped like a handle or an id reaches the database (PostgreSQL
-        # refuses a NUL byte in text with an error, not an empty result).
-        if not (HANDLE_RE.match(handle.lower()) or (handle.isascii() and handle.isdigit())):
-            raise UserNotFound()
-        async with get_runtime(request).database.transaction(write=False) as db:
-            user = accounts.to_user_read(await visible_user(db, viewer_id=viewer.me.id if viewer else None, ref=handle))
-    except UserNotFound:
-        return error_page(request, viewer, locale, status=404, kind="notfound.user", icon="search")
-    if user.handle != handle:
-        # An id or a differently-cased handle: one address per profile. Not 301: handles change.
-        return RedirectResponse(f"/u/{user.handle}", status_code=302)
-    return render(request, "profile.html", viewer=viewer, locale=locale, title="profile.title",
-                  tab="me" if viewer and viewer.me.id == user.id else None, user=user)
 
 
 @router.get("/admin", response_class=HTMLResponse)

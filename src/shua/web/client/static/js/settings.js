@@ -1,4 +1,5 @@
 // Settings: password, devices, log out, delete account. The language switch lives in main.js.
+import { pagedPeople, personRow } from "./people.js";
 import { api, bindForm, cloneRow, errorMessage, flashNext, formatDateTime, t, toast } from "./shua.js";
 
 /** "Chrome · Android" from a user-agent string; good enough to recognise one's own devices. */
@@ -101,3 +102,53 @@ bindForm(
   },
   { "auth.invalid_credentials": "js.wrong_password" },
 );
+
+// Privacy: every change saves at once (no save button to forget).
+const privacy = document.getElementById("privacy-form");
+
+async function loadPrivacy() {
+  const values = await api("GET", "/api/v1/me/privacy");
+  for (const [name, value] of Object.entries(values)) {
+    const inputs = privacy.elements.namedItem(name);
+    if (inputs instanceof RadioNodeList) inputs.value = value;
+    else if (inputs instanceof HTMLInputElement) inputs.checked = Boolean(value);
+  }
+  privacy.setAttribute("aria-busy", "false");
+}
+
+privacy.addEventListener("change", async (event) => {
+  const input = event.target;
+  const value = input.type === "checkbox" ? input.checked : input.value;
+  try {
+    await api("PATCH", "/api/v1/me/privacy", { [input.name]: value });
+    toast(t("js.privacy_saved"));
+  } catch (error) {
+    if (input.type === "checkbox") input.checked = !input.checked;
+    toast(errorMessage(error));
+  }
+});
+
+loadPrivacy().catch((error) => toast(errorMessage(error)));
+
+function blockedRow(person) {
+  const row = personRow({ ...person, relationship: null });
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "btn btn--ghost btn--small";
+  button.textContent = t("js.unblock");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await api("DELETE", `/api/v1/users/${encodeURIComponent(person.user.handle)}/block`);
+      row.remove();
+      toast(t("js.unblocked"));
+    } catch (error) {
+      button.disabled = false;
+      toast(errorMessage(error));
+    }
+  });
+  row.querySelector('[data-field="actions"]').append(button);
+  return row;
+}
+
+pagedPeople("blocked", "/api/v1/me/blocks", blockedRow);

@@ -1,0 +1,168 @@
+"""Two new users in two browsers: find each other by pinyin, follow each other, become friends,
+and see each other's daily post and mood in the Friends tab — which a third person cannot."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from shua.config import Settings
+from tests.web.conftest import SCREENSHOTS, Tab
+from tests.web.test_browser import sign_up, sign_up_any, snap
+
+pytestmark = pytest.mark.browser
+
+with contextlib.suppress(ImportError):
+    from playwright.async_api import Page, expect
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The job worker on: friend search is indexed from account events."""
+    return settings.model_copy(update={"run_jobs_in_process": True, "job_poll_seconds": 0.1})
+
+
+def sunset_photo() -> bytes:
+    img = Image.new("RGB", (720, 960), (255, 140, 60))
+    for y in range(480, 960):
+        for x in range(0, 720, 4):
+            img.putpixel((x, y), (40, 60, 120))
+    out = io.BytesIO()
+    img.save(out, "JPEG")
+    return out.getvalue()
+
+
+async def find_by_search(page: Page, query: str, nickname: str) -> None:
+    """Type into the search box until the person shows up (their index entry comes from a job)."""
+    box = page.get_by_label("搜索用户")
+    for _ in range(40):
+        await box.fill("")
+        await box.fill(query)
+        row = page.locator("#results .person").filter(has_text=nickname)
+        try:
+            await expect(row).to_be_visible(timeout=500)
+            return
+        except AssertionError:
+            continue
+    await expect(page.locator("#results .person").filter(has_text=nickname)).to_be_visible()
+
+
+class TestFriendsJourney:
+    async def test_find_follow_befriend_and_share_the_day(self, new_tab: Any) -> None:
+        zhang: Tab = await new_tab()
+        li: Tab = await new_tab()
+        await sign_up(zhang.page, "san2026", nickname="张三")
+        await sign_up(li.page, "lisi2026", nickname="李四")
+
+        # 李四 finds 张三 by pinyin and follows.
+        page = li.page
+        await page.get_by_role("link", name="朋友", exact=True).click()
+        await expect(page.get_by_role("heading", name="还没有朋友")).to_be_visible()
+        await snap(page, "zh-CN-friends-empty")
+        await page.get_by_role("link", name="添加朋友").first.click()
+        await expect(page).to_have_url(re.compile(r"/friends/add$"))
+        await find_by_search(page, "zhangsan", "张三")
+        row = page.locator("#results .person").filter(has_text="张三")
+        await row.get_by_role("button", name="关注").click()
+        await expect(row.get_by_role("button", name="已关注")).to_be_visible()
+        await snap(page, "zh-CN-friends-search-pinyin")
+
+        # 张三 sees 李四 among people they may know ("follows you") and follows back.
+        page = zhang.page
+        await page.goto("/friends/add")
+        suggestion = page.locator("#suggestions .person").filter(has_text="李四")
+        await expect(suggestion).to_contain_text("关注了你")
+        await snap(page, "zh-CN-friends-suggestions")
+        await suggestion.get_by_role("button", name="回关").click()
+        await expect(suggestion.get_by_role("button", name="互相关注")).to_be_visible()
+
+        # The profile says so too, with the counts.
+        await page.goto("/u/lisi2026")
+        await expect(page.locator(".follow-btn")).to_have_text("互相关注")
+        await expect(page.locator("#stat-friends .stat__count")).to_have_text("1")
+        await snap(page, "zh-CN-profile-friend")
+
+        # 张三 posts a daily photo and a mood, for friends only.
+        await page.goto("/friends")
+        await page.get_by_role("link", name="拍日常").click()
+        await page.locator("#daily-file").set_input_files(
+            {"name": "sunset.jpg", "mimeType": "image/jpeg", "buffer": sunset_photo()})
+        await expect(page.locator("#daily-photo")).to_be_visible()
+        await page.get_by_label("说点什么").fill("今天的晚霞 <b>真好看</b>")
+        await snap(page, "zh-CN-daily-new")
+        await page.get_by_role("button", name="发布", exact=True).click()
+        await expect(page).to_have_url(re.compile(r"/friends$"))
+        await expect(page.locator("#toast")).to_have_text("已发布给朋友")
+        await page.get_by_role("link", name="写心情").click()
+        await page.get_by_text("旅行中").click()
+        await page.get_by_label("一句话").fill("在大理 🌊")
+        await snap(page, "zh-CN-mood")
+        await page.get_by_role("button", name="发布", exact=True).click()
+        await expect(page).to_have_url(re.compile(r"/friends$"))
+        await expect(page.locator("#mood-link")).to_contain_text("旅行中")
+
+        # 李四's Friends tab: 张三's ring in the strip, and the mood and daily post marked new.
+        page = li.page
+        await page.goto("/friends")
+        await expect(page.locator("#daily-strip .strip__ring--unseen")).to_have_count(1)
+        cards = page.locator("#moments .moment")
+        await expect(cards).to_have_count(2)
+        await expect(cards.nth(0)).to_contain_text("更新了心情")
+        await expect(cards.nth(0)).to_contain_text("在大理 🌊")
+        await expect(cards.nth(1)).to_contain_text("今天的晚霞 <b>真好看</b>")  # text, not markup
+        await expect(page.locator(".moment__new:visible")).to_have_count(2)
+        await snap(page, "zh-CN-friends-feed")
+        await page.locator("#daily-strip a").filter(has_text="张三").click()
+        await expect(page).to_have_url(re.compile(r"/u/san2026/daily$"))
+        await expect(page.locator("#story-photo")).to_have_js_property("complete", True)
+        assert await page.locator("#story-photo").evaluate("img => img.naturalWidth") > 0
+        await expect(page.locator("#story-caption")).to_have_text("今天的晚霞 <b>真好看</b>")
+        await page.screenshot(path=str(SCREENSHOTS / "zh-CN-daily-watch.png"))
+        await page.goto("/friends")  # seen now, and no longer new
+        await expect(page.locator("#daily-strip .strip__ring--unseen")).to_have_count(0)
+        await expect(page.locator(".moment__new:visible")).to_have_count(0)
+
+        # 张三 sees who looked.
+        page = zhang.page
+        await page.goto("/u/san2026/daily")
+        await expect(page.locator("#story-viewers-btn")).to_have_text("1 人看过")
+        await page.locator("#story-viewers-btn").click()
+        await expect(page.locator("#viewers .person")).to_contain_text("李四")
+        await page.screenshot(path=str(SCREENSHOTS / "zh-CN-daily-viewers.png"))
+
+        # Someone who is not a friend sees neither the mood nor the daily post.
+        stranger: Tab = await new_tab()
+        await sign_up(stranger.page, "wangwu", nickname="王五")
+        await stranger.page.goto("/u/san2026")
+        await expect(stranger.page.locator("#profile-name")).to_have_text("张三")
+        await expect(stranger.page.locator("#mood-chip")).to_have_count(0)
+        await expect(stranger.page.locator(".daily-ring")).to_have_count(0)
+        await snap(stranger.page, "zh-CN-profile-stranger")
+        r = await stranger.page.goto("/u/san2026/daily")
+        assert r is not None and r.status == 404
+
+    async def test_block_from_the_profile_menu(self, new_tab: Any) -> None:
+        a: Tab = await new_tab(locale="en")
+        b: Tab = await new_tab(locale="en")
+        for tab, handle in ((a, "annie"), (b, "bobby")):
+            await tab.page.goto("/signup")
+            await sign_up_any(tab.page, handle, handle.title())
+        page = a.page
+        await page.goto("/u/bobby")
+        await page.locator(".follow-btn").click()
+        await expect(page.locator(".follow-btn")).to_have_text("Following")
+        await page.get_by_role("button", name="More").or_(page.locator(".menu__toggle")).first.click()
+        page.once("dialog", lambda dialog: dialog.accept())
+        await page.get_by_role("menuitem", name="Block").click()
+        await expect(page.locator("#toast")).to_have_text("Blocked")
+        await expect(page.get_by_text("You blocked this account.")).to_be_visible()
+        await snap(page, "en-profile-blocked")
+        r = await b.page.goto("/u/annie")
+        assert r is not None and r.status == 404  # to bobby, annie no longer exists
+        await page.goto("/settings")
+        await expect(page.locator("#blocked .person")).to_contain_text("bobby")
