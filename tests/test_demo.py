@@ -22,3 +22,23 @@ async def test_demo_posts_processed_videos_once(app, monkeypatch: pytest.MonkeyP
         assert [v.status for v in rows] == [READY, READY]
         assert all("#" in v.caption and v.hashtags for v in rows)
         assert await db.scalar(select(func.count()).select_from(Video)) == 2
+
+
+async def test_demo_people_have_friends_moods_and_daily_posts_once(app) -> None:  # type: ignore[no-untyped-def]
+    from shua.demo_social import seed_social
+    from shua.social import friends_feed, graph, people
+
+    rt: Runtime = app.state.runtime
+    await seed(rt)
+    assert await seed_social(rt) > 0
+    assert await seed_social(rt) == 0  # a second run changes nothing
+    async with rt.database.transaction(write=False) as db:
+        from shua.accounts.models import User
+
+        demo = await db.scalar(select(User).where(User.handle == "demo"))
+        assert demo is not None
+        assert (await graph.stats_of(db, demo.id)).friends == 3
+        page = await friends_feed.friends_feed(db, viewer_id=demo.id, cursor=None)
+        assert {item.kind for item in page.items} == {"mood", "daily"}
+        suggested = [s.user_id for s in await people.suggestions(db, user_id=demo.id)]
+        assert suggested  # friends of friends (travel_amy, wangwu) and a fan

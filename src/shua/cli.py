@@ -111,6 +111,10 @@ def demo(
     migrate()
     created = _run(seed)
     console.print(f"[green]✓[/] demo data ready ({created} new users)")
+    from shua.demo_social import seed_social
+
+    social = _run(seed_social)
+    console.print(f"[green]✓[/] demo friends, moods and daily posts ready ({social} new)")
     if videos:
         with Progress(console=console) as progress:
             made = _run(lambda rt: seed_videos(rt, progress=progress))
