@@ -93,10 +93,12 @@ class TestSuggestions:
         await befriend(f3, followed)
         await me.follow(followed)  # already followed: not suggested
         await fan.follow(me)
+        await one.follow(me)  # a friend of a friend who also follows you
         r = await me.get("/api/v1/people/suggestions")
         assert r.status_code == 200, r.text
         rows = [(p["user"]["handle"], p["mutual_friends"], p["follows_you"]) for p in r.json()]
-        assert rows == [("twomutual", 2, False), ("onemutual", 1, False), ("fan", 0, True)]
+        assert rows == [("twomutual", 2, False), ("onemutual", 1, True), ("fan", 0, True)]
+        assert [p["relationship"]["followed_by"] for p in r.json()] == [False, True, True]
         await me.post("/api/v1/users/twomutual/block")
         assert [p["user"]["handle"] for p in (await me.get("/api/v1/people/suggestions")).json()] == [
             "onemutual", "fan"]

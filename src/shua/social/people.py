@@ -142,7 +142,10 @@ async def suggestions(db: AsyncSession, *, user_id: int, limit: int = 20) -> lis
         select(Follow.follower_id).where(Follow.followee_id == user_id, Follow.status == ACTIVE,
                                          Follow.follower_id.not_in(already), Follow.follower_id.not_in(hidden))
         .order_by(Follow.created_at.desc()).limit(limit))).all()
-    follower_set = set(followers)
-    result = [Suggestion(user_id=uid, mutual_friends=n, follows_you=uid in follower_set) for uid, n in ranked]
+    fans: set[int] = set()
+    if seen:  # do the friends of friends follow you too?
+        fans = set((await db.scalars(select(Follow.follower_id).where(
+            Follow.followee_id == user_id, Follow.status == ACTIVE, Follow.follower_id.in_(seen)))).all())
+    result = [Suggestion(user_id=uid, mutual_friends=n, follows_you=uid in fans) for uid, n in ranked]
     result += [Suggestion(user_id=uid, mutual_friends=0, follows_you=True) for uid in followers if uid not in seen]
     return result[:limit]

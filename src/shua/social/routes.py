@@ -54,10 +54,12 @@ async def visible_user(db: AsyncSession, *, viewer_id: int | None, ref: str) -> 
 
 
 async def people_reads(db: AsyncSession, *, viewer_id: int | None, user_ids: list[int],
-                       extra: dict[int, dict[str, Any]] | None = None) -> list[PersonRead]:
-    """Users as list rows with the viewer's follow state, in the given order (gone users dropped)."""
+                       extra: dict[int, dict[str, Any]] | None = None,
+                       known: dict[int, graph.Relationship] | None = None) -> list[PersonRead]:
+    """Users as list rows with the viewer's follow state, in the given order (gone users dropped).
+    `known` relationships are used as they are instead of being looked up."""
     users = await accounts.users_by_id(db, ids=user_ids)
-    rels = await graph.relationships(db, viewer_id=viewer_id, other_ids=list(users))
+    rels = known if known is not None else await graph.relationships(db, viewer_id=viewer_id, other_ids=list(users))
     return [PersonRead(user=accounts.to_user_read(users[uid]),
                        relationship=_relationship(rels[uid]) if viewer_id and viewer_id != uid else None,
                        **(extra or {}).get(uid, {}))
@@ -218,7 +220,10 @@ async def suggest_people(auth: CurrentAuth, db: DB,
                          limit: Annotated[int, Query(ge=1, le=50)] = 20) -> list[PersonRead]:
     """People you may know, each with why: friends in common, or that they follow you."""
     found = await people.suggestions(db, user_id=auth.user.id, limit=limit)
-    return await people_reads(db, viewer_id=auth.user.id, user_ids=[s.user_id for s in found], extra={
+    # Suggestions exclude anyone you follow, asked to follow or blocked: only "follows you" varies.
+    known = {s.user_id: graph.Relationship(following="none", followed_by=s.follows_you, friends=False, blocking=False)
+             for s in found}
+    return await people_reads(db, viewer_id=auth.user.id, user_ids=[s.user_id for s in found], known=known, extra={
         s.user_id: {"mutual_friends": s.mutual_friends, "follows_you": s.follows_you} for s in found})
 
 
