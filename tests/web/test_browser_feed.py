@@ -118,3 +118,27 @@ class TestSwipeFeed:
         await expect(tab.page.get_by_role("heading", name="No videos yet")).to_be_visible()
         await expect(tab.page.locator("#feed")).to_be_hidden()
         await snap(tab.page, "en-feed-empty")
+
+
+class TestAdaptivePlayback:
+    async def test_chromium_plays_the_hls_ladder(self, tab: Tab, clips: tuple[Path, Path], database: Database,
+                                                 settings: Settings) -> None:
+        """Chromium 156 plays HLS natively (canPlayType "maybe"), so a ready video is watched through
+        the master playlist, not the MP4 fallback."""
+        page = tab.page
+        await post_as(database, settings, "maomao", clips[1], "橘猫 #猫咪")
+        await page.goto("/")
+        for _ in range(60):
+            r = await page.request.get("/api/v1/feed")
+            items = (await r.json())["items"]
+            if items and items[0]["video"]["status"] == "ready":
+                break
+            await page.wait_for_timeout(1000)
+        await page.goto(f"/v/{items[0]['video']['id']}")
+        await page.wait_for_function("""() => {
+            const v = document.getElementById("player");
+            if (v && v.paused) v.play().catch(() => {});
+            return v && v.readyState >= 2 && v.currentTime > 0;
+        }""", timeout=30_000)
+        src = await page.locator("#player").evaluate("v => v.currentSrc")
+        assert src.endswith("/hls/master.m3u8"), src
