@@ -166,3 +166,28 @@ class TestFriendsJourney:
         assert r is not None and r.status == 404  # to bobby, annie no longer exists
         await page.goto("/settings")
         await expect(page.locator("#blocked .person")).to_contain_text("bobby")
+
+    async def test_lists_follow_back_and_remove_a_follower(self, new_tab: Any) -> None:
+        a: Tab = await new_tab(locale="en")
+        b: Tab = await new_tab(locale="en")
+        for tab, handle in ((a, "annie"), (b, "bobby")):
+            await tab.page.goto("/signup")
+            await sign_up_any(tab.page, handle, handle.title())
+        await b.page.goto("/u/annie")
+        await b.page.locator(".follow-btn").click()
+        await expect(b.page.locator(".follow-btn")).to_have_text("Following")
+        await expect(b.page.locator("#stat-followers .stat__count")).to_have_text("1")
+
+        page = a.page
+        await page.goto("/me")
+        await page.locator("#stat-followers").click()
+        await expect(page).to_have_url(re.compile(r"/u/annie/people\?tab=followers$"))
+        row = page.locator("#people-list .person").filter(has_text="Bobby")
+        await expect(row.get_by_role("button", name="Follow back")).to_be_visible()
+        await snap(page, "en-people-followers")
+        page.once("dialog", lambda dialog: dialog.accept())
+        await row.get_by_role("button", name="Remove Bobby from your followers").click()
+        await expect(row).to_have_count(0)
+        await expect(page.locator("#toast")).to_have_text("Follower removed")
+        await b.page.reload()
+        await expect(b.page.locator(".follow-btn")).to_have_text("Follow")
