@@ -219,7 +219,8 @@ async def show_me(request: Request) -> Response:
         return login_redirect(request)
     runtime = get_runtime(request)
     async with runtime.database.transaction(write=False) as db:
-        works = await video_reads(db, runtime, await videos.list_own_videos(db, owner_id=viewer.me.id))
+        works = await video_reads(db, runtime, await videos.list_own_videos(db, owner_id=viewer.me.id),
+                                  viewer_id=viewer.me.id)
     return render(request, "me.html", viewer=viewer, locale=pick_locale(request, viewer), title="me.title",
                   tab="me", works=works)
 
@@ -295,8 +296,9 @@ async def show_video(
     runtime = get_runtime(request)
     try:
         async with runtime.database.transaction(write=False) as db:
+            viewer_id = viewer.me.id if viewer else None
             video: VideoRead = await video_read(db, runtime, await videos.get_video(
-                db, viewer_id=viewer.me.id if viewer else None, video_id=video_id))
+                db, viewer_id=viewer_id, video_id=video_id), viewer_id=viewer_id)
             owner = accounts.to_user_read(await accounts.get_user(db, ref=str(video.owner_id)))
     except (videos.VideoNotFound, UserNotFound):
         return error_page(request, viewer, locale, status=404, kind="notfound.video", icon="video")
