@@ -22,10 +22,12 @@ from shua import __version__
 from shua.accounts import service as accounts
 from shua.accounts.errors import UserNotFound
 from shua.accounts.schemas import HANDLE_RE, MeRead, UserRead
+from shua.core.errors import InvalidRequest
 from shua.core.i18n import LOCALES, catalog, negotiate, translator
 from shua.feed import routes as feed_routes
 from shua.media import videos
 from shua.media.routes import VideoRead, video_read, video_reads
+from shua.social import engagement
 from shua.social.routes import visible_user
 from shua.web.deps import SESSION_COOKIE, csrf_token_for, get_runtime
 
@@ -225,6 +227,35 @@ async def show_me(request: Request) -> Response:
                   tab="me", works=works)
 
 
+@router.get("/me/favourites", response_class=HTMLResponse)
+async def show_favourites(
+    request: Request, collection: Annotated[str | None, Query(alias="c", max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+) -> Response:
+    """My favourites (收藏), one collection at a time, newest first."""
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return login_redirect(request)
+    runtime = get_runtime(request)
+    locale = pick_locale(request, viewer)
+    try:
+        async with runtime.database.transaction(write=False) as db:
+            folders, _ = await engagement.list_collections(db, owner_id=viewer.me.id, viewer_id=viewer.me.id,
+                                                           cursor=None, limit=100)
+            chosen = next((f.collection for f in folders if str(f.collection.id) == collection),
+                          folders[0].collection if folders and collection is None else None)
+            if collection is not None and chosen is None:
+                raise engagement.CollectionNotFound()
+            page = (await engagement.list_favourites(db, viewer_id=viewer.me.id, owner_id=viewer.me.id,
+                                                     collection_id=chosen.id, cursor=cursor)
+                    if chosen else engagement.FavouritesPage(videos=[], next_cursor=None))
+            works = await video_reads(db, runtime, page.videos, viewer_id=viewer.me.id)
+    except (engagement.CollectionNotFound, InvalidRequest):
+        return error_page(request, viewer, locale, status=404, kind="notfound.collection", icon="search")
+    return render(request, "favourites.html", viewer=viewer, locale=locale, title="favourites.title", tab="me",
+                  folders=folders, chosen=chosen, works=works, next_cursor=page.next_cursor)
+
+
 @router.get("/me/edit", response_class=HTMLResponse)
 async def show_me_edit(request: Request) -> Response:
     return await _page(request, "me_edit.html", title="edit.title", tab="me", login=True)
@@ -310,4 +341,4 @@ async def show_video(
     return render(request, "video.html", viewer=viewer, locale=locale, title="video.title",
                   tab="me" if is_owner else None, video=video, owner=owner, is_owner=is_owner,
                   failure=failure, caption=caption_parts(video.caption),
-                  renditions=[r.model_dump() for r in video.renditions])
+                  renditions=[r.model_dump() for r in video.renditions], video_json=video.model_dump(mode="json"))
