@@ -148,6 +148,11 @@ class TestLikeAndComment:
                      ).to_have_text("Pinned")
         await snap(english.page, "en-engage-comments")
 
+        counts = "(ns) => import('/static/js/engage.js').then((m) => ns.map((n) => m.formatCount(n)))"
+        numbers = [0, 999, 1234, 12345, 123456789]
+        assert await english.page.evaluate(counts, numbers) == ["0", "999", "1.2K", "12K", "123.5M"]
+        assert await bob.evaluate(counts, numbers) == ["0", "999", "1234", "1.2万", "1.2亿"]
+
     async def test_logged_out_taps_go_to_login(self, new_tab: Any, clip: Path, database: Database,
                                                settings: Settings) -> None:
         creator: Tab = await new_tab()
