@@ -253,6 +253,14 @@ async def list_collections(ref: Ref, auth: MaybeAuth, db: DB, cursor: Cursor = N
     return CollectionsPage(items=[_collection_read(v) for v in views], next_cursor=next_cursor)
 
 
+@router.get("/me/collections", responses=PROBLEMS)
+async def list_my_collections(auth: CurrentAuth, db: DB, cursor: Cursor = None) -> CollectionsPage:
+    """Your collections, the default one first (for choosing where a favourite goes)."""
+    views, next_cursor = await engagement.list_collections(db, owner_id=auth.user.id, viewer_id=auth.user.id,
+                                                           cursor=cursor)
+    return CollectionsPage(items=[_collection_read(v) for v in views], next_cursor=next_cursor)
+
+
 @router.post("/me/collections", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
 async def create_collection(body: CollectionCreate, auth: CurrentAuth, db: DB) -> CollectionRead:
     """Make a collection (private unless you say otherwise)."""

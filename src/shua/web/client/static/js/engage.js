@@ -1,7 +1,10 @@
 // Likes, favourites and shares on a video's action rail (the feed's slides and the video page).
 // Taps answer at once (optimistic), then the server's counts replace the guess; a failure puts
 // the old state back. Logged-out viewers are sent to log in and come back to the video.
+import { chooseCollection } from "./collections.js";
 import { api, csrfToken, errorMessage, locale, t, toast } from "./shua.js";
+
+const LONG_PRESS_MS = 500;
 
 const chinese = locale.startsWith("zh");
 const compact = new Intl.NumberFormat(locale, { notation: "compact", maximumFractionDigits: 1 });
@@ -51,12 +54,45 @@ export class Rail {
     this.busy = new Set();
     this.button = (name) => root.querySelector(`[data-action="${name}"]`);
     this.button("like").addEventListener("click", () => this.like());
-    this.button("favourite").addEventListener("click", () => this.favourite());
+    this.bindFavourite(this.button("favourite"));
     this.button("share").addEventListener("click", () => this.share());
     this.button("comments").addEventListener("click", () => {
       if (onComments) onComments(this);
     });
     this.render();
+  }
+
+  // A tap favourites into the default collection; a long press (or right click) chooses one.
+  bindFavourite(star) {
+    let timer = 0;
+    let pressed = false;
+    const choose = () => {
+      if (!loggedIn()) return toLogin(this.next);
+      chooseCollection(this, star);
+    };
+    star.addEventListener("pointerdown", () => {
+      pressed = false;
+      timer = setTimeout(() => {
+        pressed = true;
+        choose();
+      }, LONG_PRESS_MS);
+    });
+    for (const end of ["pointerup", "pointerleave", "pointercancel"]) {
+      star.addEventListener(end, () => clearTimeout(timer));
+    }
+    star.addEventListener("contextmenu", (event) => {
+      event.preventDefault();
+      clearTimeout(timer);
+      if (!pressed) choose();
+      pressed = true;
+    });
+    star.addEventListener("click", () => {
+      if (pressed) {
+        pressed = false; // the end of a long press, not a tap
+        return;
+      }
+      this.favourite();
+    });
   }
 
   get next() {
