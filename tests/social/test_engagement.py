@@ -225,6 +225,9 @@ class TestFavourites:
         assert r.json()["me"]["collection_id"] == cats["id"]
         default = (await bob.get(f"/api/v1/users/{bob.handle}/collections")).json()["items"][0]
         assert default["is_default"] and default["count"] == 0
+        mine = (await bob.get("/api/v1/me/collections")).json()["items"]
+        assert [(c["name"], c["count"]) for c in mine] == [("收藏", 0), ("猫猫 <b>", 1)]
+        assert_problem(await client.get("/api/v1/me/collections"), 401, "auth.required")
         r = await bob.post(f"/api/v1/videos/{vid}/favourite", json={"collection_id": default["id"]})  # a move
         assert r.json()["stats"]["favourites"] == 1 and r.json()["me"]["collection_id"] == default["id"]
         await bob.post(f"/api/v1/videos/{vid}/favourite", json={"collection_id": cats["id"]})
