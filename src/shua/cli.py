@@ -27,6 +27,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(jobs_app, name="jobs")
 media_app = typer.Typer(help="Manage videos and their files.", no_args_is_help=True)
 app.add_typer(media_app, name="media")
+social_app = typer.Typer(help="Maintain the social graph and engagement.", no_args_is_help=True)
+app.add_typer(social_app, name="social")
 console = Console()
 
 
@@ -246,6 +248,36 @@ def media_reprocess(
         console.print(f"[red]{exc.code}: {exc.message}[/]")
         raise typer.Exit(1) from exc
     console.print(f"[green]✓[/] {count} video(s) {'queued' if enqueue_only else 'reprocessed'}")
+
+
+@social_app.command("recount")
+def social_recount() -> None:
+    """Rebuild likes, comments, shares, favourites and follower counts from the facts, and say
+    how many rows were off (safe while the app runs: each fix locks its row, then counts)."""
+    from rich.progress import Progress
+
+    from shua.social import recount
+
+    async def work(rt: Runtime) -> list[tuple[str, int, int]]:
+        report = []
+        with Progress(console=console) as progress:
+            for kind, (find, fix) in recount.KINDS.items():
+                async with rt.database.transaction(write=False) as db:
+                    drift = await find(db)
+                task = progress.add_task(kind, total=len(drift.ids) or 1)
+                fixed = 0
+                for row_id in drift.ids:
+                    async with rt.database.transaction() as db:
+                        fixed += await fix(db, row_id)
+                    progress.advance(task)
+                progress.update(task, completed=len(drift.ids) or 1)
+                report.append((kind, drift.checked, fixed))
+        return report
+
+    table = Table("counters", "rows checked", "rows off (fixed)")
+    for kind, checked, fixed in _run(work):
+        table.add_row(kind, str(checked), str(fixed))
+    console.print(table)
 
 
 @app.command()

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     api_write_rate: str = "120/minute"  # per user, for authenticated writes
     follow_rate: str = "30/minute"  # per user: follows, the classic spam-bot move
     report_rate: str = "20/hour"  # per user
+    like_rate: str = "120/minute"  # per user: likes, favourites, comment likes (and unliking)
+    comment_rate: str = "20/minute"  # per user: posting comments and replies
+    share_rate: str = "60/minute"  # per user: recorded shares (each one counts)
     # argon2id cost; the defaults are RFC 9106's low-memory choice. Tests lower them for speed.
     argon2_time_cost: int = Field(default=3, ge=1, le=10)
     argon2_memory_kib: int = Field(default=65_536, ge=1024, le=1_048_576)

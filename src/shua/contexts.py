@@ -9,6 +9,8 @@ def load_all() -> None:
     import shua.core.jobs
     import shua.media.models
     import shua.media.tasks
+    import shua.social.engagement_models
+    import shua.social.engagement_tasks
     import shua.social.models
     import shua.social.moments_models
     import shua.social.tasks  # noqa: F401

@@ -286,6 +286,14 @@ async def users_by_id(db: AsyncSession, *, ids: list[int]) -> dict[int, User]:
     return {user.id: user for user in rows}
 
 
+async def users_by_handle(db: AsyncSession, *, handles: list[str]) -> dict[str, User]:
+    """Active users by (lower-case) handle, in one query (the @mentions in a comment)."""
+    if not handles:
+        return {}
+    rows = await db.scalars(select(User).where(User.handle.in_(set(handles)), User.status == ACTIVE))
+    return {user.handle: user for user in rows}
+
+
 async def export_data(db: AsyncSession, *, user: User) -> dict[str, Any]:
     """Everything Shua holds about the user, as one JSON document."""
     sessions = (await db.scalars(select(AuthSession).where(AuthSession.user_id == user.id))).all()

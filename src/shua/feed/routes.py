@@ -22,6 +22,9 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 
 class FeedItem(BaseModel):
+    """A video of the feed with its creator; `video.stats` and `video.me` carry the counters
+    and the viewer's likes and favourites, fetched for the whole page at once."""
+
     video: VideoRead
     creator: UserRead
 
@@ -34,7 +37,7 @@ class FeedPageRead(BaseModel):
 async def feed_page(db: AsyncSession, runtime: Runtime, *, viewer_id: int | None, cursor: str | None) -> FeedPageRead:
     """A feed page as the API shows it (the home page inlines the first one)."""
     page = await service.latest(db, viewer_id=viewer_id, cursor=cursor)
-    reads = await video_reads(db, runtime, [video for video, _ in page.items])
+    reads = await video_reads(db, runtime, [video for video, _ in page.items], viewer_id=viewer_id)
     return FeedPageRead(
         items=[FeedItem(video=read, creator=accounts.to_user_read(creator))
                for read, (_, creator) in zip(reads, page.items, strict=True)],

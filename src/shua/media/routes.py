@@ -28,7 +28,8 @@ from shua.core.text import Paragraph
 from shua.media import playback, poster, uploads, videos
 from shua.media.models import DELETED, Video, is_watchable
 from shua.runtime import Runtime
-from shua.social import graph
+from shua.social import engagement, graph
+from shua.social.engagement_schemas import VideoMeRead, VideoStatsRead
 from shua.web.deps import DB, CurrentAuth, MaybeAuth, RuntimeDep, StreamingAuth
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
@@ -229,23 +230,37 @@ class VideoRead(BaseModel):
     hls_url: str | None
     sprite: SpriteRead | None
     renditions: list[RenditionRead]
+    stats: VideoStatsRead = Field(default_factory=VideoStatsRead, description="Likes, comments, shares, favourites")
+    me: VideoMeRead = Field(default_factory=VideoMeRead, description="Whether you liked and favourited it")
 
 
 def _url(runtime: Runtime, video: Video, key: str, open_url: bool) -> str:
     return playback.playback_path(runtime.settings.secret_key, video, key, open_url=open_url)
 
 
-async def video_read(db: AsyncSession, runtime: Runtime, video: Video) -> VideoRead:
+async def video_read(db: AsyncSession, runtime: Runtime, video: Video, *, viewer_id: int | None = None) -> VideoRead:
     """The API view of a video, with playback URLs the viewer may use (shared with the pages)."""
-    return (await video_reads(db, runtime, [video]))[0]
+    return (await video_reads(db, runtime, [video], viewer_id=viewer_id))[0]
 
 
-async def video_reads(db: AsyncSession, runtime: Runtime, items: list[Video]) -> list[VideoRead]:
-    """The API views of several videos, their files fetched in one query."""
-    files = await videos.files_of_many(db, video_ids=[v.id for v in items])
+async def video_reads(db: AsyncSession, runtime: Runtime, items: list[Video], *,
+                      viewer_id: int | None = None) -> list[VideoRead]:
+    """The API views of several videos: their files, counters and the viewer's likes and
+    favourites fetched in one query each, whatever the number of videos."""
+    ids = [v.id for v in items]
+    files = await videos.files_of_many(db, video_ids=ids)
     # A private account's public videos are for approved followers: signed URLs, like private ones.
     closed = await graph.private_accounts_among(db, list({v.owner_id for v in items}))
-    return [_to_read(runtime, v, files[v.id], v.owner_id not in closed) for v in items]
+    stats = await engagement.stats_of_many(db, ids)
+    states = await engagement.viewer_states(db, viewer_id=viewer_id, video_ids=ids)
+    reads = []
+    for v in items:
+        read = _to_read(runtime, v, files[v.id], v.owner_id not in closed)
+        s, me = stats[v.id], states[v.id]
+        read.stats = VideoStatsRead(likes=s.likes, comments=s.comments, shares=s.shares, favourites=s.favourites)
+        read.me = VideoMeRead(liked=me.liked, favourited=me.favourited, collection_id=me.collection_id)
+        reads.append(read)
+    return reads
 
 
 def _to_read(runtime: Runtime, video: Video, files: list[Any], open_url: bool) -> VideoRead:
@@ -287,21 +302,23 @@ async def post_video(body: VideoCreate, auth: CurrentAuth, db: DB, runtime: Runt
 @videos_router.get("/videos/{video_id}", responses=PROBLEMS)
 async def read_video(video_id: ID, auth: MaybeAuth, db: DB, runtime: RuntimeDep) -> VideoRead:
     """A video: its processing state for the creator, its renditions once playable."""
-    video = await videos.get_video(db, viewer_id=auth.user.id if auth else None, video_id=video_id)
-    return await video_read(db, runtime, video)
+    viewer_id = auth.user.id if auth else None
+    video = await videos.get_video(db, viewer_id=viewer_id, video_id=video_id)
+    return await video_read(db, runtime, video, viewer_id=viewer_id)
 
 
 @videos_router.get("/me/videos", responses=PROBLEMS)
 async def list_my_videos(auth: CurrentAuth, db: DB, runtime: RuntimeDep) -> list[VideoRead]:
     """Your videos, newest first, including those still processing or failed."""
-    return await video_reads(db, runtime, await videos.list_own_videos(db, owner_id=auth.user.id))
+    mine = await videos.list_own_videos(db, owner_id=auth.user.id)
+    return await video_reads(db, runtime, mine, viewer_id=auth.user.id)
 
 
 @videos_router.patch("/videos/{video_id}", responses=PROBLEMS)
 async def edit_video(video_id: ID, body: VideoUpdate, auth: CurrentAuth, db: DB, runtime: RuntimeDep) -> VideoRead:
     """Edit the caption, visibility, or whether comments and duets are allowed."""
     video = await videos.edit_video(db, owner_id=auth.user.id, video_id=video_id, **body.model_dump(exclude_unset=True))
-    return await video_read(db, runtime, video)
+    return await video_read(db, runtime, video, viewer_id=auth.user.id)
 
 
 @videos_router.delete("/videos/{video_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PROBLEMS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.core import clock, jobs
@@ -141,6 +141,32 @@ async def list_published(
     if owner_ids is not None:
         query = query.where(Video.owner_id.in_(owner_ids))
     return list((await db.scalars(query)).all())
+
+
+async def visible_by_id(db: AsyncSession, *, viewer_id: int | None, video_ids: list[int]) -> dict[int, Video]:
+    """Those of `video_ids` the viewer may watch, in one query (a favourites page): the same rule
+    as `get_video` — the viewer's own videos, and published ones the social rule lets them see."""
+    if not video_ids:
+        return {}
+    published = and_(Video.status.not_in((DELETED, FAILED)), Video.playable_at.is_not(None),
+                     Video.owner_id.not_in(graph.private_account_ids_not_followed(viewer_id)))
+    visible = Video.visibility == PUBLIC
+    if viewer_id is not None:
+        friends = await graph.friend_ids(db, viewer_id)
+        if friends:
+            visible = or_(visible, and_(Video.visibility == FRIENDS, Video.owner_id.in_(friends)))
+        published = and_(published, Video.owner_id.not_in(graph.hidden_user_ids(viewer_id)))
+    rule = and_(published, visible)
+    if viewer_id is not None:
+        rule = or_(and_(Video.owner_id == viewer_id, Video.status != DELETED), rule)
+    rows = await db.scalars(select(Video).where(Video.id.in_(set(video_ids)), rule))
+    return {video.id: video for video in rows}
+
+
+def owner_pairs() -> Select[int, int]:
+    """Every video's (video_id, owner_id), deleted ones included, as a subquery other contexts may
+    join in their own queries (recounting the likes a creator received)."""
+    return select(Video.id.label("video_id"), Video.owner_id.label("owner_id"))
 
 
 async def edit_video(

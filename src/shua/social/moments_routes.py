@@ -55,7 +55,7 @@ async def daily_reads(db: AsyncSession, runtime: Runtime, *, viewer_id: int | No
                 rows.append(await videos.get_video(db, viewer_id=viewer_id, video_id=post.video_id))
             except videos.VideoNotFound:
                 continue
-    clips = {read.id: read for read in await video_reads(db, runtime, rows)}
+    clips = {read.id: read for read in await video_reads(db, runtime, rows, viewer_id=viewer_id)}
     posts = [p for p in posts if p.video_id is None or p.video_id in clips or p.author_id == viewer_id]
     own = [p.id for p in posts if p.author_id == viewer_id]
     counts = await moments.view_counts(db, own)
@@ -185,7 +185,8 @@ async def read_friends_feed(auth: CurrentAuth, db: DB, runtime: RuntimeDep, curs
 async def friends_feed_read(db: AsyncSession, runtime: Runtime, *, viewer_id: int,
                             page: friends_feed.FriendsPage) -> FriendsFeedRead:
     users = await accounts.users_by_id(db, ids=[i.user_id for i in page.items])
-    video_views = {v.id: v for v in await video_reads(db, runtime, [i.video for i in page.items if i.video])}
+    video_views = {v.id: v for v in await video_reads(db, runtime, [i.video for i in page.items if i.video],
+                                                      viewer_id=viewer_id)}
     daily_views = {d.id: d for d in await daily_reads(db, runtime, viewer_id=viewer_id,
                                                       posts=[i.daily for i in page.items if i.daily])}
     items = []

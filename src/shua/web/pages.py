@@ -22,11 +22,12 @@ from shua import __version__
 from shua.accounts import service as accounts
 from shua.accounts.errors import UserNotFound
 from shua.accounts.schemas import MeRead, UserRead
+from shua.core.errors import InvalidRequest
 from shua.core.i18n import LOCALES, catalog, negotiate, translator
 from shua.feed import routes as feed_routes
 from shua.media import videos
 from shua.media.routes import VideoRead, video_read, video_reads
-from shua.social import graph, moments
+from shua.social import engagement, graph, moments
 from shua.web.deps import SESSION_COOKIE, csrf_token_for, get_runtime
 
 router = APIRouter(include_in_schema=False)
@@ -227,7 +228,8 @@ async def show_me(request: Request) -> Response:
         return login_redirect(request)
     runtime = get_runtime(request)
     async with runtime.database.transaction(write=False) as db:
-        works = await video_reads(db, runtime, await videos.list_own_videos(db, owner_id=viewer.me.id))
+        works = await video_reads(db, runtime, await videos.list_own_videos(db, owner_id=viewer.me.id),
+                                  viewer_id=viewer.me.id)
         stats = await graph.stats_of(db, viewer.me.id)
         mood = await moments.current_mood(db, viewer_id=viewer.me.id, user_id=viewer.me.id)
         counts = {"following": stats.following, "followers": stats.followers, "friends": stats.friends,
@@ -235,6 +237,35 @@ async def show_me(request: Request) -> Response:
     return render(request, "me.html", viewer=viewer, locale=pick_locale(request, viewer), title="me.title",
                   tab="me", works=works, counts=counts, mood=mood,
                   mood_emoji=moments.MOOD_TAGS.get(mood.tag, "") if mood else "")
+
+
+@router.get("/me/favourites", response_class=HTMLResponse)
+async def show_favourites(
+    request: Request, collection: Annotated[str | None, Query(alias="c", max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=300)] = None,
+) -> Response:
+    """My favourites (收藏), one collection at a time, newest first."""
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return login_redirect(request)
+    runtime = get_runtime(request)
+    locale = pick_locale(request, viewer)
+    try:
+        async with runtime.database.transaction(write=False) as db:
+            folders, _ = await engagement.list_collections(db, owner_id=viewer.me.id, viewer_id=viewer.me.id,
+                                                           cursor=None, limit=100)
+            chosen = next((f.collection for f in folders if str(f.collection.id) == collection),
+                          folders[0].collection if folders and collection is None else None)
+            if collection is not None and chosen is None:
+                raise engagement.CollectionNotFound()
+            page = (await engagement.list_favourites(db, viewer_id=viewer.me.id, owner_id=viewer.me.id,
+                                                     collection_id=chosen.id, cursor=cursor)
+                    if chosen else engagement.FavouritesPage(videos=[], next_cursor=None))
+            works = await video_reads(db, runtime, page.videos, viewer_id=viewer.me.id)
+    except (engagement.CollectionNotFound, InvalidRequest):
+        return error_page(request, viewer, locale, status=404, kind="notfound.collection", icon="search")
+    return render(request, "favourites.html", viewer=viewer, locale=locale, title="favourites.title", tab="me",
+                  folders=folders, chosen=chosen, works=works, next_cursor=page.next_cursor)
 
 
 @router.get("/me/edit", response_class=HTMLResponse)
@@ -286,8 +317,9 @@ async def show_video(
     runtime = get_runtime(request)
     try:
         async with runtime.database.transaction(write=False) as db:
+            viewer_id = viewer.me.id if viewer else None
             video: VideoRead = await video_read(db, runtime, await videos.get_video(
-                db, viewer_id=viewer.me.id if viewer else None, video_id=video_id))
+                db, viewer_id=viewer_id, video_id=video_id), viewer_id=viewer_id)
             owner = accounts.to_user_read(await accounts.get_user(db, ref=str(video.owner_id)))
     except (videos.VideoNotFound, UserNotFound):
         return error_page(request, viewer, locale, status=404, kind="notfound.video", icon="video")
@@ -299,4 +331,4 @@ async def show_video(
     return render(request, "video.html", viewer=viewer, locale=locale, title="video.title",
                   tab="me" if is_owner else None, video=video, owner=owner, is_owner=is_owner,
                   failure=failure, caption=caption_parts(video.caption),
-                  renditions=[r.model_dump() for r in video.renditions])
+                  renditions=[r.model_dump() for r in video.renditions], video_json=video.model_dump(mode="json"))

@@ -54,7 +54,7 @@ async def show_profile(request: Request, handle: Handle) -> Response:
             blocking = profile.relationship is not None and profile.relationship.blocking
             shown = [] if blocking else await videos.list_published(
                 db, viewer_id=viewer_id, owner_ids=[user.id], friend_ids=[user.id] if friends else None, limit=60)
-            works = await video_reads(db, runtime, shown)
+            works = await video_reads(db, runtime, shown, viewer_id=viewer_id)
     except UserNotFound:
         return error_page(request, viewer, locale, status=404, kind="notfound.user", icon="search")
     if profile.user.handle != handle:

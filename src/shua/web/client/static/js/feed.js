@@ -1,9 +1,12 @@
 // The For You feed: a full-screen vertical swipe player. Scroll snapping does the swiping
 // (touch, wheel, keys); this module decides which video plays, which are preloaded, which are
 // let go, and fetches the next page before the viewer reaches the end.
+import { close as closeComments, isOpen as commentsOpen, openComments } from "./comments.js";
+import { heartBurst, loggedIn, Rail, toLogin } from "./engage.js";
 import { attachSources, captionNodes, detachSources } from "./player.js";
 import { api, cloneRow, t, toast } from "./shua.js";
 
+const DOUBLE_TAP_MS = 300; // a second tap sooner than this likes instead of pausing
 const PRELOAD_AHEAD = 2; // the next two videos buffer while this one plays
 const KEEP_BEHIND = 1; // one back stays loaded for a quick swipe back; older ones are let go
 const FETCH_WHEN_LEFT = 3;
@@ -49,14 +52,41 @@ function fill(el, item) {
 
 function bindSlide(slide) {
   const { el, player } = slide;
-  el.querySelector(".slide__tap").addEventListener("click", () => togglePlay(slide));
-  el.querySelector('[data-action="share"]').addEventListener("click", () => share(slide.item.video));
+  slide.rail = new Rail(el.querySelector(".rail"), slide.item.video, {
+    onComments: (rail) => {
+      if (!loggedIn()) return toLogin(rail.next);
+      openComments(slide.item.video, { rail, trigger: el.querySelector('[data-action="comments"]') });
+    },
+  });
+  bindTaps(slide);
   player.addEventListener("play", () => el.classList.remove("slide--paused"));
   player.addEventListener("pause", () => {
     if (slides.indexOf(slide) === active) el.classList.add("slide--paused");
   });
   player.addEventListener("error", () => el.classList.add("slide--broken"), true);
   bindScrub(slide);
+}
+
+// One tap pauses or plays; a double tap likes, with a heart where the finger was. The single
+// tap waits DOUBLE_TAP_MS to be sure it is not the first half of a double one.
+function bindTaps(slide) {
+  const tap = slide.el.querySelector(".slide__tap");
+  let last = -Infinity;
+  let pending = 0;
+  tap.addEventListener("click", (event) => {
+    if (event.detail === 0) return togglePlay(slide); // a keyboard "click": no double taps there
+    const now = performance.now();
+    if (now - last < DOUBLE_TAP_MS) {
+      clearTimeout(pending);
+      last = -Infinity;
+      if (!loggedIn()) return toLogin(slide.rail.next);
+      heartBurst(slide.el, event.clientX, event.clientY);
+      slide.rail.like(true);
+      return;
+    }
+    last = now;
+    pending = setTimeout(() => togglePlay(slide), DOUBLE_TAP_MS);
+  });
 }
 
 function bindScrub(slide) {
@@ -171,20 +201,6 @@ function togglePlay(slide) {
   }
 }
 
-async function share(video) {
-  const url = `${location.origin}/v/${video.id}`;
-  try {
-    if (navigator.share) {
-      await navigator.share({ url, text: video.caption || "" });
-      return;
-    }
-    await navigator.clipboard.writeText(url);
-    toast(t("js.link_copied"));
-  } catch (error) {
-    if (error?.name !== "AbortError") toast(url); // no clipboard: at least show the link
-  }
-}
-
 function showSound() {
   soundButton.hidden = false;
   soundButton.setAttribute("aria-pressed", String(!muted));
@@ -206,7 +222,9 @@ soundButton.addEventListener("click", () => {
 const observer = new IntersectionObserver(
   (entries) => {
     for (const entry of entries) {
-      if (entry.isIntersecting) activate(slides.findIndex((s) => s.el === entry.target));
+      if (!entry.isIntersecting) continue;
+      if (commentsOpen()) closeComments(); // the sheet belongs to the video that scrolled away
+      activate(slides.findIndex((s) => s.el === entry.target));
     }
   },
   { root: feed, threshold: 0.6 },
@@ -219,7 +237,7 @@ function step(delta) {
 }
 
 document.addEventListener("keydown", (event) => {
-  if (event.target.closest?.("input, textarea, [contenteditable]")) return;
+  if (commentsOpen() || event.target.closest?.("input, textarea, [contenteditable]")) return;
   if (["ArrowDown", "PageDown", "j"].includes(event.key)) step(1);
   else if (["ArrowUp", "PageUp", "k"].includes(event.key)) step(-1);
   else if (event.key === " " && slides[active]) togglePlay(slides[active]);

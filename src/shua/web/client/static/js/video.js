@@ -1,4 +1,7 @@
-// A video's page: choose what to play, follow processing for the creator, edit and delete.
+// A video's page: choose what to play, like, comment, favourite and share, follow processing
+// for the creator, edit and delete.
+import { openComments } from "./comments.js";
+import { heartBurst, loggedIn, Rail, toLogin } from "./engage.js";
 import { attachSources } from "./player.js";
 import { api, bindForm, errorMessage, flashNext, t, toast } from "./shua.js";
 
@@ -9,6 +12,37 @@ const player = document.getElementById("player");
 if (player) {
   attachSources(player, { hls_url: player.dataset.hls, renditions: JSON.parse(player.dataset.renditions || "[]") });
   player.play().catch(() => {}); // autoplay may be refused; the controls are there
+}
+
+const railEl = document.getElementById("watch-rail");
+if (railEl) {
+  const video = JSON.parse(document.getElementById("watch-video").textContent);
+  const rail = new Rail(railEl, video, {
+    onComments: (r) => {
+      if (!loggedIn()) return toLogin(r.next);
+      openComments(video, { rail: r, trigger: railEl.querySelector('[data-action="comments"]') });
+    },
+  });
+  // Tap plays or pauses; a double tap likes (the same gesture as in the feed).
+  const tap = document.getElementById("watch-tap");
+  let last = -Infinity;
+  let pending = 0;
+  tap.addEventListener("click", (event) => {
+    const toggle = () => (player.paused ? player.play().catch(() => {}) : player.pause());
+    if (event.detail === 0) return toggle();
+    const now = performance.now();
+    if (now - last < 300) {
+      clearTimeout(pending);
+      last = -Infinity;
+      if (!loggedIn()) return toLogin(rail.next);
+      heartBurst(tap.parentElement, event.clientX, event.clientY);
+      rail.like(true);
+      return;
+    }
+    last = now;
+    pending = setTimeout(toggle, 300);
+  });
+  if (new URLSearchParams(location.search).has("comments")) rail.button("comments").click();
 }
 
 // The creator watches processing: poll every 2 s until ready (or playable) or failed.
