@@ -118,3 +118,21 @@ class TestReports:
         assert_problem(await me.post("/api/v1/reports", json={**body, "reason": "meh"}), 422, "request.invalid")
         assert_problem(await me.post("/api/v1/reports", json={**body, "detail": "x" * 501}), 422, "request.invalid")
         assert_problem(await me.get("/api/v1/admin/reports"), 403, "auth.admin_required")
+
+    async def test_people_who_engage_with_your_videos(self, client: httpx2.AsyncClient, database: Database) -> None:
+        from shua.accounts.models import User as UserRow
+        from shua.core.ids import parse_id
+        from tests.factories import make_video
+
+        me, liker, commenter, quiet = await sign_up_all(client, "creator", "liker", "commenter", "quiet")
+        async with database.transaction() as db:
+            owner = await db.get(UserRow, parse_id(me.id))
+            assert owner is not None
+            video = await make_video(db, owner)
+        assert (await liker.post(f"/api/v1/videos/{video.id}/like")).status_code in (200, 201)
+        assert (await commenter.post(f"/api/v1/videos/{video.id}/comments", json={"body": "好看"})).status_code == 201
+        assert (await commenter.post(f"/api/v1/videos/{video.id}/like")).status_code in (200, 201)
+        rows = [(p["user"]["handle"], p["interactions"]) for p in (await me.get("/api/v1/people/suggestions")).json()]
+        assert rows == [("commenter", 2), ("liker", 1)]
+        await me.follow(liker)
+        assert [p["user"]["handle"] for p in (await me.get("/api/v1/people/suggestions")).json()] == ["commenter"]

@@ -163,6 +163,11 @@ async def visible_by_id(db: AsyncSession, *, viewer_id: int | None, video_ids: l
     return {video.id: video for video in rows}
 
 
+def owned_ids(owner_id: int) -> Select[int]:
+    """A subquery of the owner's video ids (deleted ones too), for other contexts' own queries."""
+    return select(Video.id).where(Video.owner_id == owner_id)
+
+
 def owner_pairs() -> Select[int, int]:
     """Every video's (video_id, owner_id), deleted ones included, as a subquery other contexts may
     join in their own queries (recounting the likes a creator received)."""

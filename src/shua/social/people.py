@@ -4,7 +4,8 @@ Search matches a handle or nickname by prefix or substring, and Chinese nickname
 "zhangsan" and "san" find 张三 (every syllable starts a searchable run), "zs" finds it by
 initials, and polyphonic characters index every reading (曾 is both zeng and ceng). A phone
 number finds only people who allow it. Suggestions rank friends of friends by how many friends
-are shared, then people who follow you, and say why.
+are shared, then people who follow you, then people who liked or commented on your videos,
+and say why.
 """
 
 from __future__ import annotations
@@ -12,19 +13,25 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from pypinyin import Style, pinyin
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.accounts import service as accounts
 from shua.accounts.models import User
 from shua.accounts.schemas import normalise_phone
+from shua.core import clock
 from shua.core.db import insert_ignore
+from shua.media import videos
 from shua.social import graph
+from shua.social.engagement_models import Comment, Like
 from shua.social.models import ACTIVE, Follow, Friendship, PeopleIndex
 
 MAX_READINGS = 8  # combinations of polyphonic readings kept per name
+INTERACTION_DAYS = 30
 _LATIN = re.compile(r"[a-z0-9]+")
 _LIKE_SPECIAL = re.compile(r"([\\%_])")
 
@@ -123,11 +130,13 @@ class Suggestion:
     user_id: int
     mutual_friends: int
     follows_you: bool
+    interactions: int = 0  # likes and comments on your videos lately
 
 
 async def suggestions(db: AsyncSession, *, user_id: int, limit: int = 20) -> list[Suggestion]:
     """People you may know: friends of friends (most shared friends first), then your followers
-    you do not follow back. Never yourself, someone you follow or asked to, or a block."""
+    you do not follow back, then people who liked or commented on your videos lately. Never
+    yourself, someone you follow or asked to, or a block."""
     already = select(Follow.followee_id).where(Follow.follower_id == user_id)
     hidden = graph.hidden_user_ids(user_id)
     f1, f2 = Friendship.__table__.alias("f1"), Friendship.__table__.alias("f2")
@@ -151,4 +160,25 @@ async def suggestions(db: AsyncSession, *, user_id: int, limit: int = 20) -> lis
             Follow.followee_id == user_id, Follow.status == ACTIVE, Follow.follower_id.in_(seen)))).all())
     result = [Suggestion(user_id=uid, mutual_friends=n, follows_you=uid in fans) for uid, n in ranked]
     result += [Suggestion(user_id=uid, mutual_friends=0, follows_you=True) for uid in followers if uid not in seen]
+    seen |= set(followers)
+    if len(result) < limit:
+        for uid, n in await _interacted(db, user_id=user_id, exclude=already, hidden=hidden, limit=limit):
+            if uid not in seen:
+                result.append(Suggestion(user_id=uid, mutual_friends=0, follows_you=False, interactions=n))
     return result[:limit]
+
+
+async def _interacted(db: AsyncSession, *, user_id: int, exclude: Any, hidden: Any,
+                      limit: int) -> list[tuple[int, int]]:
+    """People who recently liked or commented on your videos, most interactions first."""
+    since = clock.utcnow() - timedelta(days=INTERACTION_DAYS)
+    mine = videos.owned_ids(user_id)
+    likers = select(Like.user_id.label("uid")).where(Like.video_id.in_(mine), Like.created_at >= since)
+    commenters = select(Comment.author_id.label("uid")).where(
+        Comment.video_id.in_(mine), Comment.created_at >= since, Comment.author_id.is_not(None),
+        Comment.deleted_at.is_(None))
+    both = union_all(likers, commenters).subquery()
+    query = (select(both.c.uid, func.count()).where(both.c.uid != user_id, both.c.uid.not_in(exclude),
+                                                   both.c.uid.not_in(hidden))
+             .group_by(both.c.uid).order_by(func.count().desc(), both.c.uid.desc()).limit(limit))
+    return [(uid, int(n)) for uid, n in (await db.execute(query)).all()]

@@ -218,13 +218,15 @@ async def search_people(
 @router.get("/people/suggestions", responses=PROBLEMS)
 async def suggest_people(auth: CurrentAuth, db: DB,
                          limit: Annotated[int, Query(ge=1, le=50)] = 20) -> list[PersonRead]:
-    """People you may know, each with why: friends in common, or that they follow you."""
+    """People you may know, each with why: friends in common, that they follow you, or that they
+    liked or commented on your videos."""
     found = await people.suggestions(db, user_id=auth.user.id, limit=limit)
     # Suggestions exclude anyone you follow, asked to follow or blocked: only "follows you" varies.
     known = {s.user_id: graph.Relationship(following="none", followed_by=s.follows_you, friends=False, blocking=False)
              for s in found}
     return await people_reads(db, viewer_id=auth.user.id, user_ids=[s.user_id for s in found], known=known, extra={
-        s.user_id: {"mutual_friends": s.mutual_friends, "follows_you": s.follows_you} for s in found})
+        s.user_id: {"mutual_friends": s.mutual_friends, "follows_you": s.follows_you,
+                    "interactions": s.interactions} for s in found})
 
 
 def _report_read(row: Any) -> ReportRead:

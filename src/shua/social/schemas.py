@@ -49,6 +49,7 @@ class PersonRead(BaseModel):
     since: datetime | None = Field(None, description="When they followed / became friends / asked")
     mutual_friends: int | None = None
     follows_you: bool | None = None
+    interactions: int | None = Field(None, description="Likes and comments on your videos lately")
 
 
 class PeoplePage(BaseModel):

@@ -89,10 +89,11 @@ export function personRow(person, { meta = "", me = "" } = {}) {
   return row;
 }
 
-/** Why someone is suggested: friends in common, or that they follow you. */
+/** Why someone is suggested: friends in common, that they follow you, or liked your videos. */
 export function suggestionReason(person) {
   if (person.mutual_friends) return t("js.mutual_friends", { count: person.mutual_friends });
   if (person.follows_you) return t("js.follows_you");
+  if (person.interactions) return t("js.interacted_with_you");
   return `@${person.user.handle}`;
 }
 
