@@ -345,6 +345,14 @@ class TestOnObjectStorage:
                 await jobs.drain(app.state.runtime.database)
                 ready = (await client.get(f"/api/v1/videos/{video['id']}", headers=owner)).json()
                 served = await client.get(ready["renditions"][0]["url"])
+                master = await client.get(ready["hls_url"])
+                variant_uri = next(line for line in master.text.splitlines() if line and not line.startswith("#"))
+                variant = await client.get(ready["hls_url"].rsplit("/", 1)[0] + "/" + variant_uri)
+                # A private video on a bucket with no CDN: only the signed path reaches the playlist.
+                await client.patch(f"/api/v1/videos/{video['id']}", headers=owner, json={"visibility": "private"})
+                private = (await client.get(f"/api/v1/videos/{video['id']}", headers=owner)).json()
+                private_master = await client.get(private["hls_url"])
+                refused = await client.get(ready["hls_url"])
         finally:
             await app.state.runtime.close()
         assert ready["status"] == "ready"
@@ -355,6 +363,14 @@ class TestOnObjectStorage:
             mp4 = await plain.get(location, headers={"Range": "bytes=0-99"})
         assert mp4.status_code == 206 and len(mp4.content) == 100
         assert not (settings.effective_media_dir / "videos" / video["id"]).exists()  # nothing on local disk
+        # HLS: the app serves the (small) playlists and points every segment straight at the bucket.
+        assert master.status_code == 200 and master.text.startswith("#EXTM3U") and variant_uri.endswith(".m3u8")
+        segments = [line for line in variant.text.splitlines() if line and not line.startswith("#")]
+        assert segments and all(u.startswith(f"{s3_endpoint}/{bucket}/videos/{video['id']}/hls/") for u in segments)
+        async with httpx2.AsyncClient() as plain:
+            first = await plain.get(segments[0])
+        assert first.status_code == 200 and first.content[:1] == b"G"  # an MPEG-TS packet
+        assert private_master.status_code == 200 and refused.status_code == 404
 
 
 class TestSeparateLadders:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import posixpath
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -23,7 +25,7 @@ from starlette.requests import ClientDisconnect
 
 from shua.core.errors import InvalidRequest, ShuaError, UnsupportedMediaType
 from shua.core.ids import ID
-from shua.core.storage import InvalidKey, LocalStorage
+from shua.core.storage import InvalidKey, LocalStorage, Storage
 from shua.core.text import Paragraph
 from shua.media import playback, poster, uploads, videos
 from shua.media.models import DELETED, Video, is_watchable
@@ -342,6 +344,8 @@ async def _serve(runtime: Runtime, db: AsyncSession, video_id: int, rest: str, *
     storage = runtime.storage
     try:
         if not isinstance(storage, LocalStorage):  # object storage: fetch from there (CDN or presigned)
+            if key.endswith(".m3u8"):
+                return await _object_playlist(storage, key, signed=signed)
             url = storage.url(key, expires_in=3600 if signed else None)
             return RedirectResponse(url or "/", status_code=307, headers={"Cache-Control": "private, max-age=60"})
         path = storage.path_for(key)
@@ -353,6 +357,41 @@ async def _serve(runtime: Runtime, db: AsyncSession, video_id: int, rest: str, *
     # FileResponse answers Range requests with 206 and sets ETag/Last-Modified.
     return FileResponse(path, media_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
                         headers={"Cache-Control": cache, "Accept-Ranges": "bytes"})
+
+
+_MAP_URI = re.compile(r'(#EXT-X-MAP:.*URI=")([^"]+)(")')
+
+
+async def _object_playlist(storage: Storage, key: str, *, signed: bool) -> Response:
+    """An HLS playlist from object storage, rewritten so every segment URI points at storage
+    itself (the CDN, or a presigned URL). A player resolves segment URIs relative to the playlist,
+    and a presigned query string does not carry over to them: without this, private videos on a
+    bucket with no public CDN would not play. Variant playlists stay relative: they come back here
+    under the same (signed or public) prefix and get the same treatment. Keys outside the video's
+    folder are never signed."""
+    data = await storage.get(key)
+    if data is None:
+        raise videos.VideoNotFound()
+    folder, prefix = posixpath.dirname(key), key.split("/", 2)
+    video_prefix = f"{prefix[0]}/{prefix[1]}/"
+
+    def absolute(uri: str) -> str:
+        if "://" in uri or uri.endswith(".m3u8"):
+            return uri
+        target = posixpath.normpath(posixpath.join(folder, uri))
+        if not target.startswith(video_prefix):
+            raise videos.VideoNotFound()
+        return storage.url(target, expires_in=3600 if signed else None) or uri
+
+    lines = []
+    for line in data.decode("utf-8").splitlines():
+        if line.startswith("#EXT-X-MAP:"):
+            line = _MAP_URI.sub(lambda m: m.group(1) + absolute(m.group(2)) + m.group(3), line)
+        elif line.strip() and not line.startswith("#"):
+            line = absolute(line.strip())
+        lines.append(line)
+    return Response("\n".join(lines) + "\n", media_type="application/vnd.apple.mpegurl",
+                    headers={"Cache-Control": "private, max-age=60"})
 
 
 @playback_router.get("/media/videos/{video_id}/{rest:path}", response_class=Response, responses=PROBLEMS)
