@@ -125,6 +125,15 @@ class TestReadWrite:
         assert await storage.get("videos/9/original.mp4") == data
         assert await storage.get_range("videos/9/original.mp4", start=6 * MB, end=6 * MB + 4) == data[6 * MB:6 * MB + 4]
 
+    async def test_get_file_streams_to_disk(self, storage: Storage, tmp_path: Path) -> None:
+        data = os.urandom(3 * 1024 * 1024 + 17)
+        await storage.put("uploads/42", data, content_type="video/mp4")
+        target = tmp_path / "fetched"
+        assert await storage.get_file("uploads/42", target) is True
+        assert target.read_bytes() == data
+        assert await storage.get_file("uploads/43", tmp_path / "missing") is False
+        assert not (tmp_path / "missing").exists()
+
 
 BAD_KEYS = ["", "/etc/passwd", "../secret", "a/../../b", "a/./b", "a//b", "a\\b", "a\x00b", "a\nb", "trailing/",
             "x" * 513, "多" * 171]

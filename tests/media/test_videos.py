@@ -341,8 +341,14 @@ class TestOnObjectStorage:
             async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
                 owner = {"Authorization": f"Bearer {await api_token(client, 'cloudcreator')}"}
                 upload_id = await _upload(client, owner, clip)
+                # Finished: staged in the bucket for a worker on any host, gone from this one's disk.
+                storage = app.state.runtime.storage
+                staged = await storage.stat(f"uploads/{upload_id}")
+                assert staged is not None and staged.size == len(clip)
+                assert not part_path(settings.var_dir, int(upload_id)).exists()
                 video = (await client.post("/api/v1/videos", headers=owner, json={"upload_id": upload_id})).json()
                 await jobs.drain(app.state.runtime.database)
+                assert await storage.stat(f"uploads/{upload_id}") is None  # consumed once processed
                 ready = (await client.get(f"/api/v1/videos/{video['id']}", headers=owner)).json()
                 served = await client.get(ready["renditions"][0]["url"])
                 master = await client.get(ready["hls_url"])

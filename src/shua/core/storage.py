@@ -40,6 +40,8 @@ class Storage(Protocol):
     async def put_file(self, key: str, path: Path, *, content_type: str) -> None:
         """Store a file without reading it whole into memory (videos)."""
     async def get(self, key: str) -> bytes | None: ...
+    async def get_file(self, key: str, path: Path) -> bool:
+        """Copy an object to a local file without holding it in memory; False if it is missing."""
     async def get_range(self, key: str, *, start: int, end: int) -> bytes | None:
         """Bytes [start, end) (half-open, clipped to the object); None if the object is missing."""
     async def stat(self, key: str) -> ObjectInfo | None: ...
@@ -110,6 +112,17 @@ class LocalStorage:
     async def get(self, key: str) -> bytes | None:
         path = self.path_for(key)
         return await asyncio.to_thread(lambda: path.read_bytes() if path.is_file() else None)
+
+    async def get_file(self, key: str, path: Path) -> bool:
+        source = self.path_for(key)
+
+        def copy() -> bool:
+            if not source.is_file():
+                return False
+            shutil.copyfile(source, path)
+            return True
+
+        return await asyncio.to_thread(copy)
 
     async def get_range(self, key: str, *, start: int, end: int) -> bytes | None:
         if start < 0 or end < start:
@@ -262,6 +275,21 @@ class S3Storage:
     async def get(self, key: str) -> bytes | None:
         validate_key(key)
         return await asyncio.to_thread(self._read, key)
+
+    async def get_file(self, key: str, path: Path) -> bool:
+        validate_key(key)
+
+        def download() -> bool:
+            try:  # the transfer manager streams (ranged, in parallel) to the file
+                self.client.download_file(self.bucket, key, str(path))
+            except Exception as exc:
+                if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                    path.unlink(missing_ok=True)
+                    return False
+                raise
+            return True
+
+        return await asyncio.to_thread(download)
 
     async def get_range(self, key: str, *, start: int, end: int) -> bytes | None:
         if start < 0 or end < start:

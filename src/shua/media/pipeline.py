@@ -24,10 +24,10 @@ from shua.config import Settings
 from shua.core import clock, jobs
 from shua.core.db import Database
 from shua.core.errors import InvalidRequest
-from shua.core.storage import Storage
+from shua.core.storage import LocalStorage, Storage
 from shua.media import poster, probe, transcode
 from shua.media.models import DAILY, DELETED, FAILED, PROBING, READY, TRANSCODING, Upload, Video, VideoFile
-from shua.media.uploads import part_path
+from shua.media.uploads import part_path, remove_bytes, staged_key
 from shua.media.videos import storage_prefix
 
 MAX_ATTEMPTS = 3
@@ -78,12 +78,17 @@ class SourceMissing(InvalidRequest):
 
 
 async def _source(storage: Storage, settings: Settings, video: Video, work: Path) -> Path:
-    """The file to encode: the upload when it is still here, else the kept original, else the
-    best stored rendition (a reprocess without originals re-encodes from the top rung)."""
+    """The file to encode: the upload (on this host's disk, or staged in object storage by the
+    API host that received it), else the kept original, else the best stored rendition (a
+    reprocess without originals re-encodes from the top rung)."""
     if video.upload_id is not None:
         upload = part_path(settings.var_dir, video.upload_id)
         if await asyncio.to_thread(upload.exists):
             return upload
+        if not isinstance(storage, LocalStorage):
+            fetched = work / "upload"
+            if await storage.get_file(staged_key(video.upload_id), fetched):
+                return fetched
     return await _stored_source(storage, video, work)
 
 
@@ -118,13 +123,13 @@ async def process_video(database: Database, storage: Storage, settings: Settings
     except InvalidRequest as exc:  # the file itself is unusable: tell the creator, don't retry
         await _set(database, video_id, status=FAILED, failure_code=exc.code, failure_reason=exc.message[:300])
         if video.upload_id is not None:
-            await _discard_upload(database, settings, video.upload_id)
+            await _discard_upload(database, storage, settings, video.upload_id)
     except Exception:
         if attempts >= MAX_ATTEMPTS:
             await _set(database, video_id, status=FAILED, failure_code="media.processing_failed",
                        failure_reason="Processing failed repeatedly; try uploading again")
             if video.upload_id is not None:
-                await _discard_upload(database, settings, video.upload_id)
+                await _discard_upload(database, storage, settings, video.upload_id)
             return
         raise  # the job runner retries with backoff
     finally:
@@ -135,13 +140,13 @@ def _names(ladder: str) -> set[str]:
     return {name.strip() for name in ladder.split(",") if name.strip()}
 
 
-async def _discard_upload(database: Database, settings: Settings, upload_id: int) -> None:
+async def _discard_upload(database: Database, storage: Storage, settings: Settings, upload_id: int) -> None:
     """A failed video's upload is of no further use: the creator uploads again."""
     async with database.transaction() as db:
         upload = await db.get(Upload, upload_id)
         if upload is not None:
             await db.delete(upload)
-    await asyncio.to_thread(part_path(settings.var_dir, upload_id).unlink, True)
+    await remove_bytes(storage, settings.var_dir, upload_id)
 
 
 async def _run(database: Database, storage: Storage, settings: Settings, *, video_id: int, source: Path,
@@ -194,10 +199,11 @@ async def _run(database: Database, storage: Storage, settings: Settings, *, vide
         await jobs.publish(db, "video.ready", {"video_id": str(video_id), "owner_id": str(video.owner_id),
                                                "purpose": video.purpose})
         upload = await db.get(Upload, video.upload_id) if video.upload_id else None
+        upload_id = upload.id if upload is not None else None
         if upload is not None:
             await db.delete(upload)
-    if source.parent != work:  # the upload's own file: consumed now
-        await asyncio.to_thread(source.unlink, True)
+    if upload_id is not None:  # the upload's bytes, here and staged: consumed now
+        await remove_bytes(storage, settings.var_dir, upload_id)
 
 
 async def _store_poster(database: Database, storage: Storage, settings: Settings, video_id: int, source: Path,

@@ -155,7 +155,7 @@ async def append_chunk(
 
     upload = await uploads.append_chunk(
         runtime.database, owner_id=auth.user.id, upload_id=upload_id, offset=upload_offset,
-        chunks=body(), var_dir=runtime.settings.var_dir,
+        chunks=body(), var_dir=runtime.settings.var_dir, storage=runtime.storage,
     )
     return Response(status_code=204, headers=_tus_headers(**{"Upload-Offset": str(upload.offset)}))
 
@@ -165,7 +165,8 @@ async def delete_upload(upload_id: ID, auth: CurrentAuth, db: DB, runtime: Runti
                         tus_resumable: Annotated[str | None, Header()] = None) -> Response:
     """Abandon an upload (tus termination)."""
     _require_tus(tus_resumable)
-    await uploads.delete_upload(db, owner_id=auth.user.id, upload_id=upload_id, var_dir=runtime.settings.var_dir)
+    await uploads.delete_upload(db, runtime.storage, owner_id=auth.user.id, upload_id=upload_id,
+                                var_dir=runtime.settings.var_dir)
     return Response(status_code=204, headers=_tus_headers())
 
 

@@ -14,7 +14,8 @@ from shua.media import pipeline, uploads, videos
 @task("media.expire_upload", max_attempts=5, backoff_seconds=60)
 async def expire_upload(database: Database, payload: dict[str, Any]) -> None:
     async with database.transaction() as db:
-        await uploads.expire_upload(db, upload_id=int(payload["upload_id"]), var_dir=runtime.current().settings.var_dir)
+        rt = runtime.current()
+        await uploads.expire_upload(db, rt.storage, upload_id=int(payload["upload_id"]), var_dir=rt.settings.var_dir)
 
 
 @task("media.process", max_attempts=pipeline.MAX_ATTEMPTS, timeout_seconds=3600, backoff_seconds=30)

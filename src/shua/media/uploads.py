@@ -26,6 +26,7 @@ from shua.core import clock, jobs
 from shua.core.db import Database
 from shua.core.errors import Conflict, NotFound, ShuaError
 from shua.core.ids import new_id, parse_id
+from shua.core.storage import LocalStorage, Storage
 from shua.media.models import Upload, Video
 
 
@@ -140,11 +141,28 @@ def _lock(handle: BinaryIO) -> None:
         raise UploadBusy() from exc
 
 
+def staged_key(upload_id: int) -> str:
+    """Where a finished upload waits in object storage for a worker on another host."""
+    return f"uploads/{upload_id}"
+
+
+async def remove_bytes(storage: Storage, var_dir: Path, upload_id: int) -> None:
+    """Delete an upload's bytes, on this host's disk and staged in storage. Idempotent."""
+    await asyncio.to_thread(part_path(var_dir, upload_id).unlink, True)
+    if not isinstance(storage, LocalStorage):
+        await storage.delete(staged_key(upload_id))
+
+
 async def append_chunk(
     database: Database, *, owner_id: int, upload_id: int, offset: int, chunks: AsyncIterator[bytes],
-    var_dir: Path,
+    var_dir: Path, storage: Storage | None = None,
 ) -> Upload:
-    """Write the chunk that starts at `offset`; commit the new offset, even for a cut-off chunk."""
+    """Write the chunk that starts at `offset`; commit the new offset, even for a cut-off chunk.
+
+    With object storage, the last chunk's request also copies the finished file there before the
+    upload is marked complete: the worker that transcodes it may run on another host, and no
+    video can be posted from an upload whose bytes are not yet where every worker can read them.
+    """
     async with database.transaction(write=False) as db:
         upload = await get_upload(db, owner_id=owner_id, upload_id=upload_id)
     if offset != upload.offset:
@@ -165,6 +183,10 @@ async def append_chunk(
         await asyncio.to_thread(_sync, handle)
         new_offset = offset + received
         completed_at = clock.utcnow() if new_offset == upload.length else None
+        staging = completed_at is not None and storage is not None and not isinstance(storage, LocalStorage)
+        if staging:
+            assert storage is not None
+            await storage.put_file(staged_key(upload.id), path, content_type=upload.content_type or "video/mp4")
         async with database.transaction() as db:
             result = await db.execute(
                 update(Upload).where(Upload.id == upload.id, Upload.offset == offset)
@@ -179,24 +201,27 @@ async def append_chunk(
         upload.offset, upload.completed_at = new_offset, completed_at
     finally:
         await asyncio.to_thread(handle.close)  # closing releases the lock
+    if staging:
+        await asyncio.to_thread(path.unlink, True)  # the staged copy is the one workers read
     return upload
 
 
-async def delete_upload(db: AsyncSession, *, owner_id: int, upload_id: object, var_dir: Path) -> None:
+async def delete_upload(db: AsyncSession, storage: Storage, *, owner_id: int, upload_id: object,
+                        var_dir: Path) -> None:
     """Abandon an upload and its bytes (tus termination)."""
     parsed = parse_id(upload_id)
     upload = await db.get(Upload, parsed) if parsed else None
     if upload is None or upload.owner_id != owner_id:
         raise UploadNotFound()
     await db.delete(upload)
-    await asyncio.to_thread(part_path(var_dir, upload.id).unlink, True)
+    await remove_bytes(storage, var_dir, upload.id)
 
 
-async def expire_upload(db: AsyncSession, *, upload_id: int, var_dir: Path) -> bool:
+async def expire_upload(db: AsyncSession, storage: Storage, *, upload_id: int, var_dir: Path) -> bool:
     """Drop an upload that was never posted as a video (finished or not). Idempotent."""
     upload = await db.get(Upload, upload_id)
     if upload is None or await db.scalar(select(Video.id).where(Video.upload_id == upload_id)) is not None:
         return False
     await db.delete(upload)
-    await asyncio.to_thread(part_path(var_dir, upload_id).unlink, True)
+    await remove_bytes(storage, var_dir, upload_id)
     return True
