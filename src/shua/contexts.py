@@ -9,5 +9,7 @@ def load_all() -> None:
     import shua.core.jobs
     import shua.media.models
     import shua.media.tasks
+    import shua.social.messaging_models
+    import shua.social.messaging_tasks
     import shua.social.models
     import shua.social.tasks  # noqa: F401

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from shua.accounts import routes as accounts
 from shua.feed import routes as feed
 from shua.media import routes as uploads
+from shua.social import messaging_routes as messages
 from shua.social import routes as social
 from shua.web import media, ops, pages
 
@@ -21,5 +22,6 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(feed.router)
     app.include_router(social.router)
     app.include_router(social.admin)
+    app.include_router(messages.router)
     app.include_router(media.router)
     app.include_router(pages.router)
