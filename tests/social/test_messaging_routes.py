@@ -5,6 +5,9 @@ shares, reports, export and deleted accounts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
@@ -18,6 +21,7 @@ from shua.social.messaging_models import ConversationMember, InboxStats, Message
 from tests.factories import make_user, make_video
 from tests.helpers import PASSWORD, assert_problem
 from tests.social.test_graph import User, sign_up, sign_up_all
+from tests.web.conftest import live_server  # noqa: F401 - the fixture, for the SSE tests
 
 
 @pytest.fixture
@@ -447,3 +451,108 @@ class TestEverythingElse:
         assert await listed(b) == [] and (await unread(b))["total"] == 0
         await say(a, convo["id"], "又来了")
         assert [c["unread_count"] for c in await listed(b)] == [1]
+
+
+class Stream:
+    """An open GET /api/v1/live read event by event (comments come back as "heartbeat")."""
+
+    def __init__(self, response: httpx2.Response) -> None:
+        self.response = response
+        self.lines = response.aiter_lines()
+
+    async def next(self, within: float = 5) -> tuple[str, dict[str, Any] | None]:
+        kind, data = None, None
+        async with asyncio.timeout(within):
+            async for line in self.lines:
+                if line.startswith(":"):
+                    return "heartbeat", None
+                if line.startswith("event: "):
+                    kind = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    data = json.loads(line.removeprefix("data: "))
+                elif line == "" and kind is not None:
+                    return kind, data
+        return "closed", None
+
+    async def until(self, kind: str, within: float = 5) -> dict[str, Any]:
+        async with asyncio.timeout(within):
+            while True:
+                got, data = await self.next(within)
+                if got == kind:
+                    return data or {}
+
+
+@contextlib.asynccontextmanager
+async def stream(user: User) -> AsyncIterator[Stream]:
+    async with user.client.stream("GET", "/api/v1/live", headers=user.headers) as response:
+        assert response.status_code == 200
+        yield Stream(response)
+
+
+@pytest.fixture
+async def served(live_server: str) -> AsyncIterator[httpx2.AsyncClient]:
+    """A real HTTP client of the app served by uvicorn: SSE needs a connection that streams."""
+    async with httpx2.AsyncClient(base_url=live_server, timeout=10) as c:
+        yield c
+
+
+class TestLiveStream:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.model_copy(update={"live_heartbeat_seconds": 0.3})
+
+    async def test_both_sides_see_messages_and_receipts_live(self, served: httpx2.AsyncClient) -> None:
+        a, b = await sign_up_all(served, "alice", "bob")
+        await befriend(a, b)
+        convo = await open_with(a, b)
+        async with stream(a) as a_live, stream(b) as b_live:
+            assert b_live.response.headers["content-type"].startswith("text/event-stream")
+            assert b_live.response.headers["cache-control"] == "no-store"
+            assert (await b_live.until("ready"))["total"] == 0
+            await a_live.until("ready")
+            sent = await say(a, convo["id"], "<b>实时</b>\n第二行")
+            got = await b_live.until("message")
+            assert got["conversation_id"] == convo["id"] and got["message"]["id"] == sent["id"]
+            assert got["message"]["body"] == "<b>实时</b>\n第二行" and got["message"]["mine"] is False
+            assert got["unread_count"] == 1 and got["is_request"] is False
+            assert (await b_live.until("unread"))["messages"] == 1
+            mine = await a_live.until("message")  # the sender's other pages too
+            assert mine["message"]["mine"] is True
+            await b.post(f"/api/v1/conversations/{convo['id']}/read", json={"up_to": sent["id"]})
+            receipt = await a_live.until("read")
+            assert receipt == {"conversation_id": convo["id"], "reader_id": b.id, "last_read_id": sent["id"]}
+            assert (await b_live.until("unread"))["total"] == 0
+
+    async def test_a_refused_send_pushes_nothing(self, served: httpx2.AsyncClient) -> None:
+        b, stranger = await sign_up_all(served, "bob", "stranger")
+        convo = await open_with(stranger, b)
+        for n in range(3):
+            await say(stranger, convo["id"], str(n))
+        async with stream(b) as b_live:
+            await b_live.until("ready")
+            assert_problem(await send(stranger, convo["id"], "第四条"), 403, "messages.request_limit")
+            # Only heartbeats until the next real change, which arrives first.
+            await b.post(f"/api/v1/conversations/{convo['id']}/accept")
+            kinds = []
+            while (kind := (await b_live.next())[0]) != "unread":
+                kinds.append(kind)
+            assert set(kinds) <= {"heartbeat", "read"}
+
+    async def test_signing_out_ends_the_stream(self, served: httpx2.AsyncClient) -> None:
+        b = await sign_up(served, "bob")
+        async with stream(b) as b_live:
+            await b_live.until("ready")
+            assert (await b.post("/api/v1/auth/logout")).status_code == 204
+            await b_live.until("signed_out", within=5)
+            assert (await b_live.next())[0] == "closed"
+
+    async def test_closing_the_page_lets_go_of_its_subscription(self, served: httpx2.AsyncClient, app: Any) -> None:
+        b = await sign_up(served, "bob")
+        hub = app.state.runtime.live
+        async with stream(b) as one, stream(b) as two:
+            await one.until("ready")
+            await two.until("ready")
+            assert hub.connections(int(b.id)) == 2
+        async with asyncio.timeout(5):
+            while hub.connections(int(b.id)):
+                await asyncio.sleep(0.05)
