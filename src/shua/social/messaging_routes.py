@@ -234,7 +234,7 @@ LIVE_RESPONSES: dict[int | str, dict[str, Any]] = {
     **PROBLEMS, 200: {"description": "An endless text/event-stream", "content": {"text/event-stream": {}}}}
 
 
-@router.get("/live", response_class=EventStream, responses=LIVE_RESPONSES)
+@router.get("/live", response_class=EventStream, status_code=status.HTTP_200_OK, responses=LIVE_RESPONSES)
 async def live_events(request: Request, auth: StreamingAuth, runtime: RuntimeDep) -> EventStream:
     """Server-Sent Events for your open pages: `ready` (unread counts, on connect), `message`,
     `read`, `notification`, `unread`, and `resync` (refetch: events were dropped). Holds no
