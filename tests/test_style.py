@@ -23,7 +23,7 @@ def test_contexts_do_not_import_from_web() -> None:
     offenders = [
         str(path.relative_to(SRC))
         for path in SRC.rglob("*.py")
-        if path.parent.name not in {"web", "shua"} and path.name != "routes.py"
+        if path.parent.name not in {"web", "shua"} and not path.name.endswith("routes.py")  # messaging_routes.py too
         and re.search(r"^from shua\.web|^import shua\.web", path.read_text(encoding="utf-8"), re.M)
     ]
     assert offenders == [], "only routes may depend on the web layer"
