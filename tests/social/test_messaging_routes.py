@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import func, select
 
 from shua.config import Settings
-from shua.core import jobs
+from shua.core import clock, jobs
 from shua.core.db import Database
 from shua.social.messaging_models import ConversationMember, InboxStats, Message
+from tests.conftest import table_count
 from tests.factories import make_user, make_video
 from tests.helpers import PASSWORD, assert_problem
 from tests.social.test_graph import User, sign_up, sign_up_all
@@ -441,6 +442,13 @@ class TestEverythingElse:
         assert rows[0]["id"] == convo["id"] and rows[0]["peer"] is None and rows[0]["peer_id"] == b.id
         assert rows[0]["last_message"]["body"] == "再见了"
         assert_problem(await send(a, convo["id"], "还在吗"), 409, "messages.account_deleted")
+        clock.travel(8 * 24 * 3600)  # past the grace period: the account is purged for good
+        await jobs.drain(database)
+        assert await table_count(database, "users") == 1
+        rows = await listed(a)
+        assert [(r["id"], r["peer"], r["last_message"]["body"]) for r in rows] == [(convo["id"], None, "再见了")]
+        page = (await a.get(f"/api/v1/conversations/{convo['id']}/messages")).json()
+        assert [(m["body"], m["mine"]) for m in page["items"]] == [("再见了", False)]
 
     async def test_hide_a_conversation_until_the_next_message(self, client: httpx2.AsyncClient) -> None:
         a, b = await sign_up_all(client, "alice", "bob")
