@@ -134,3 +134,18 @@ class TestTwoPeopleChat:
         await bob.goto("/inbox")
         await expect(bob.locator(".convo", has_text="Carol")).to_be_visible()
         await expect(bob.locator("[data-entry=requests]")).to_be_hidden()
+
+
+class TestSettings:
+    async def test_choose_who_can_message_me(self, tab: Tab) -> None:
+        page = tab.page
+        await sign_up(page, "bob", "小波")
+        await page.goto("/settings")
+        group = page.get_by_role("group", name="谁可以私信我")
+        await expect(group.get_by_label("所有人")).to_be_checked()
+        await group.get_by_text("朋友", exact=True).click()
+        await expect(page.locator("#toast")).to_have_text("已保存")
+        await page.reload()
+        await expect(page.get_by_role("group", name="谁可以私信我").get_by_label("朋友", exact=True)).to_be_checked()
+        r = await page.request.get("/api/v1/me/privacy")
+        assert (await r.json())["who_can_message"] == "friends"
