@@ -240,12 +240,18 @@ async def live_events(request: Request, auth: StreamingAuth, runtime: RuntimeDep
     `read`, `notification`, `unread`, and `resync` (refetch: events were dropped). Holds no
     database transaction while open; ends when you sign out."""
     user_id = auth.user.id
-    async with runtime.database.transaction(write=False) as db:
-        first = unread_read(await inbox.unread_of(db, user_id)).model_dump(mode="json")
     subscription = runtime.live.subscribe(user_id)
     await subscription.__aenter__()  # before the stream starts: "too many connections" is a proper 429
 
     async def close() -> None:
         await subscription.__aexit__(None, None, None)
+
+    try:
+        # Counted after subscribing: a change in between is in the counts or among the events.
+        async with runtime.database.transaction(write=False) as db:
+            first = unread_read(await inbox.unread_of(db, user_id)).model_dump(mode="json")
+    except BaseException:
+        await close()
+        raise
 
     return EventStream(_events(runtime, subscription, _token(request), first), on_close=close)
