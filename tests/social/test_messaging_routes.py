@@ -7,22 +7,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+import os
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx2
 import pytest
+import uvicorn
 from sqlalchemy import func, select
 
 from shua.config import Settings
 from shua.core import clock, jobs
 from shua.core.db import Database
 from shua.social.messaging_models import ConversationMember, InboxStats, Message
+from shua.web.app import create_app
 from tests.conftest import table_count
 from tests.factories import make_user, make_video
 from tests.helpers import PASSWORD, assert_problem
 from tests.social.test_graph import User, sign_up, sign_up_all
 from tests.web.conftest import live_server  # noqa: F401 - the fixture, for the SSE tests
+
+REDIS_URL = os.environ.get("SHUA_TEST_REDIS_URL", "")
 
 
 @pytest.fixture
@@ -566,3 +574,47 @@ class TestLiveStream:
                 break
             await asyncio.sleep(0.05)
         assert hub.connections(int(b.id)) == 0
+
+
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Another API process: the same code, its own event loop and live hub, on its own port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive()
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="SHUA_TEST_REDIS_URL not set")
+class TestSeveralProcesses:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return settings.model_copy(update={"redis_url": REDIS_URL, "message_rate": "1000/minute"})
+
+    async def test_a_message_sent_through_one_process_reaches_a_page_open_on_another(
+            self, settings: Settings) -> None:
+        one, two = create_app(settings, configure_logs=False), create_app(settings, configure_logs=False)
+        with serve(one) as url_one, serve(two) as url_two:
+            async with httpx2.AsyncClient(base_url=url_one, timeout=10) as c1, \
+                    httpx2.AsyncClient(base_url=url_two, timeout=10) as c2:
+                a = await sign_up(c1, "alice")
+                b = await sign_up(c1, "bob")
+                b_on_two = User(c2, b.handle, b.headers["Authorization"].removeprefix("Bearer "), b.id)
+                await befriend(a, b)
+                convo = await open_with(a, b)
+                async with stream(b_on_two) as live:
+                    await live.until("ready")
+                    sent = await say(a, convo["id"], "跨进程")  # handled by process one
+                    got = await live.until("message")
+                    assert got["message"]["id"] == sent["id"] and got["message"]["body"] == "跨进程"
+                    assert (await live.until("unread"))["messages"] == 1

@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
+from shua.accounts.models import User as UserRow
 from shua.config import Settings
+from shua.social import graph
+from tests.factories import make_user, make_video
 from tests.web.conftest import Tab
 from tests.web.test_browser import csrf, sign_up, snap
 
@@ -30,6 +33,17 @@ def settings(settings: Settings) -> Settings:
 async def follow(page: Page, handle: str) -> None:
     r = await page.request.post(f"/api/v1/users/{handle}/follow", headers={"X-CSRF-Token": await csrf(page)})
     assert r.ok, await r.text()
+
+
+async def user_id(page: Page) -> str:
+    r = await page.request.get("/api/v1/me")
+    return str((await r.json())["id"])
+
+
+async def make_friends(db: Any, a: int, b: int) -> None:
+    """Two users follow each other, through the graph's own service."""
+    for follower, followee in ((a, b), (b, a)):
+        await graph.follow(db, follower_id=follower, followee=await db.get(UserRow, followee))
 
 
 def badge(page: Page) -> Any:
@@ -130,8 +144,16 @@ class TestTwoPeopleChat:
         await requests.click()
         await expect(bob.locator(".convo", has_text="Carol")).to_be_visible()
         await snap(bob, "zh-requests")
-        await bob.locator(".convo", has_text="Carol").get_by_role("button", name="接受").click()
+        await bob.locator(".convo", has_text="Carol").locator(".convo__link").click()
+        await expect(bubbles(bob)).to_have_text(["Hi! I love your videos", "Can we collaborate?", "Third and last"])
+        await expect(bob.locator("#request-bar")).to_be_visible()
+        await snap(bob, "zh-chat-request")
+        await bob.locator("#request-bar").get_by_role("button", name="接受").click()
         await expect(bob.locator("#toast")).to_have_text("已接受")
+        await expect(bob.locator("#request-bar")).to_have_count(0)
+        await send(bob, "你好 Carol")
+        await expect(stranger.locator(".msg--theirs .msg__text")).to_have_text("你好 Carol")
+        await expect(stranger.locator(".msg--mine .msg__state").nth(2)).to_have_text("Read")  # now it shows
         await bob.goto("/inbox")
         await expect(bob.locator(".convo", has_text="Carol")).to_be_visible()
         await expect(bob.locator("[data-entry=requests]")).to_be_hidden()
@@ -150,3 +172,30 @@ class TestSettings:
         await expect(page.get_by_role("group", name="谁可以私信我").get_by_label("朋友", exact=True)).to_be_checked()
         r = await page.request.get("/api/v1/me/privacy")
         assert (await r.json())["who_can_message"] == "friends"
+
+
+class TestSharedVideo:
+    async def test_a_shared_video_is_a_card_or_unavailable(self, new_tab: Any, database: Any) -> None:
+        alice, bob = (await new_tab()).page, (await new_tab()).page
+        await sign_up(alice, "alice", "小爱")
+        await sign_up(bob, "bob", "小波")
+        await follow(alice, "bob")
+        await follow(bob, "alice")
+        async with database.transaction() as db:
+            creator = await make_user(db, "creator", nickname="猫猫")
+            public = await make_video(db, creator, caption="橘猫跳舞 #猫咪日常")
+            close = await make_video(db, creator, caption="只给朋友看", visibility="friends")
+            await make_friends(db, creator.id, int(await user_id(alice)))
+        await alice.goto("/inbox/new?to=bob")
+        convo = alice.url.rsplit("/", 1)[1]
+        for video in (public, close):
+            r = await alice.request.post(f"/api/v1/conversations/{convo}/messages", headers={
+                "X-CSRF-Token": await csrf(alice)}, data={"kind": "video", "video_id": str(video.id)})
+            assert r.status == 201, await r.text()
+        await bob.goto(f"/inbox/c/{convo}")
+        card = bob.locator("a.vcard")
+        await expect(card).to_have_attribute("href", f"/v/{public.id}")
+        await expect(card).to_contain_text("橘猫跳舞")
+        await expect(bob.locator(".vcard--gone")).to_have_text("视频不可用")  # friends-only, not bob's friend
+        await expect(alice.locator("a.vcard")).to_have_count(2)  # alice may see both
+        await snap(bob, "zh-chat-video")

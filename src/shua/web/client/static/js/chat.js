@@ -34,8 +34,9 @@ function videoCard(message) {
     const card = cloneRow("video-card");
     card.href = `/v/${message.video.id}`;
     const poster = card.querySelector("img");
+    poster.addEventListener("error", () => poster.classList.add("vcard__poster--missing"), { once: true });
     if (message.video.poster_url) poster.src = message.video.poster_url;
-    else poster.remove();
+    else poster.classList.add("vcard__poster--missing");
     card.querySelector(".vcard__caption").textContent = message.video.caption || t("js.chat_video_preview");
     return card;
   }
