@@ -150,7 +150,10 @@ async function markRead() {
   }
 }
 
-async function send(body, clientId = newClientId()) {
+// Sends go out one after another, so messages typed quickly arrive in the order they were typed.
+let queue = Promise.resolve();
+
+function send(body, clientId = newClientId()) {
   const draft = messages.get(`c:${clientId}`) || {
     id: null, client_id: clientId, mine: true, kind: "text", body, video: null, video_unavailable: false,
     created_at: new Date().toISOString(),
@@ -159,6 +162,10 @@ async function send(body, clientId = newClientId()) {
   messages.set(`c:${clientId}`, draft);
   render();
   toBottom();
+  queue = queue.then(() => deliver(body, clientId));
+}
+
+async function deliver(body, clientId) {
   try {
     const saved = await api("POST", `/api/v1/conversations/${conversationId}/messages`,
       { body, client_id: clientId });
