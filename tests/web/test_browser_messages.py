@@ -129,6 +129,7 @@ class TestTwoPeopleChat:
 
         await bob.goto("/inbox")
         await stranger.goto("/inbox/new?to=bob")
+        await expect(stranger.get_by_text("Say hello")).to_be_visible()  # the page's script is running
         stranger_box = stranger.get_by_placeholder("Message…")
         for text in ("Hi! I love your videos", "Can we collaborate?", "Third and last", "One more?"):
             await stranger_box.fill(text)

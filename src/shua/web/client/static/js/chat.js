@@ -287,3 +287,4 @@ render();
 toBottom();
 markRead();
 whenVisible(document.getElementById("older"), loadOlder, scroller);
+document.getElementById("composer-send").disabled = !conversation.peer;
