@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     like_rate: str = "120/minute"  # per user: likes, favourites, comment likes (and unliking)
     comment_rate: str = "20/minute"  # per user: posting comments and replies
     share_rate: str = "60/minute"  # per user: recorded shares (each one counts)
+    message_rate: str = "30/minute"  # per user: direct messages sent
+    # Live updates (Server-Sent Events): a comment line this often keeps proxies from closing an
+    # idle stream and is when a revoked session is noticed; a connection buffers at most this many
+    # events before it is told to refetch instead.
+    live_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    live_queue_size: int = Field(default=64, ge=4, le=10_000)
+    live_connections_per_user: int = Field(default=16, ge=1, le=1000)  # per process
     # argon2id cost; the defaults are RFC 9106's low-memory choice. Tests lower them for speed.
     argon2_time_cost: int = Field(default=3, ge=1, le=10)
     argon2_memory_kib: int = Field(default=65_536, ge=1024, le=1_048_576)

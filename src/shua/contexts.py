@@ -11,6 +11,8 @@ def load_all() -> None:
     import shua.media.tasks
     import shua.social.engagement_models
     import shua.social.engagement_tasks
+    import shua.social.messaging_models
+    import shua.social.messaging_tasks
     import shua.social.models
     import shua.social.moments_models
     import shua.social.tasks  # noqa: F401

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from shua.config import Settings
 from shua.core import ids, security
 from shua.core.db import Database
+from shua.core.live import LiveHub
 from shua.core.ratelimit import RateLimiter
 from shua.core.storage import LocalStorage, S3Config, S3Storage, Storage
 
@@ -18,9 +19,11 @@ class Runtime:
     database: Database
     storage: Storage
     limiter: RateLimiter
+    live: LiveHub = field(default_factory=LiveHub)  # live updates to open pages (core/live.py)
     extras: dict[str, object] = field(default_factory=dict)
 
     async def close(self) -> None:
+        await self.live.close()  # first: events already committed still go out
         await self.database.dispose()
         await self.limiter.close()
         await self.storage.close()
@@ -66,6 +69,8 @@ def build(settings: Settings) -> Runtime:
         database=Database(settings.effective_database_url, null_pool=settings.database_null_pool),
         storage=build_storage(settings),
         limiter=RateLimiter(settings.redis_url),
+        live=LiveHub(settings.redis_url, queue_size=settings.live_queue_size,
+                     per_user=settings.live_connections_per_user),
     )
     _current = runtime
     return runtime

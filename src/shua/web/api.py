@@ -8,6 +8,7 @@ from shua.accounts import routes as accounts
 from shua.feed import routes as feed
 from shua.media import routes as uploads
 from shua.social import engagement_routes as engagement
+from shua.social import messaging_routes as messages
 from shua.social import moments_routes as moments
 from shua.social import routes as social
 from shua.web import media, ops, pages, social_pages
@@ -26,6 +27,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(moments.router)
     app.include_router(moments.media_router)
     app.include_router(engagement.router)
+    app.include_router(messages.router)
     app.include_router(media.router)
     app.include_router(social_pages.router)
     app.include_router(pages.router)

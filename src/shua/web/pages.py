@@ -21,13 +21,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from shua import __version__
 from shua.accounts import service as accounts
 from shua.accounts.errors import UserNotFound
-from shua.accounts.schemas import MeRead, UserRead
+from shua.accounts.schemas import HANDLE_RE, MeRead, UserRead
 from shua.core.errors import InvalidRequest
 from shua.core.i18n import LOCALES, catalog, negotiate, translator
 from shua.feed import routes as feed_routes
 from shua.media import videos
 from shua.media.routes import VideoRead, video_read, video_reads
-from shua.social import engagement, graph, moments
+from shua.social import engagement, graph, inbox, messaging, moments, notifications
+from shua.social.errors import NotAllowed, YouBlockedThem
+from shua.social.messaging_schemas import ConversationPage, MessagePage, NotificationPage
+from shua.social.messaging_views import message_reads, notification_reads, thread_reads, unread_read
+from shua.social.routes import visible_user
 from shua.web.deps import SESSION_COOKIE, csrf_token_for, get_runtime
 
 router = APIRouter(include_in_schema=False)
@@ -55,6 +59,11 @@ class Viewer:
     me: MeRead
     session_id: int
     csrf_token: str
+    unread: int = 0  # the 消息 badge in the tab bar
+
+    @property
+    def unread_label(self) -> str:
+        return "99+" if self.unread > 99 else str(self.unread)
 
     @property
     def is_admin(self) -> bool:
@@ -73,7 +82,8 @@ async def current_viewer(request: Request) -> Viewer | None:
             return None
         session, user = resolved
         me, session_id = accounts.to_me_read(user), session.id
-    return Viewer(me=me, session_id=session_id, csrf_token=csrf_token_for(runtime, session_id))
+        unread = (await inbox.unread_of(db, user.id)).total
+    return Viewer(me=me, session_id=session_id, csrf_token=csrf_token_for(runtime, session_id), unread=unread)
 
 
 def pick_locale(request: Request, viewer: Viewer | None) -> str:
@@ -191,12 +201,6 @@ async def show_create(request: Request) -> Response:
     settings = get_runtime(request).settings
     return await _page(request, "create.html", title="create.title", tab="create", login=True,
                        max_bytes=settings.max_upload_bytes, max_chunk=settings.max_upload_chunk_bytes)
-
-
-@router.get("/inbox", response_class=HTMLResponse)
-async def show_inbox(request: Request) -> Response:
-    return await _page(request, "empty.html", title="inbox.title", tab="inbox", login=True,
-                       icon="inbox", heading="inbox.empty_title", body="inbox.empty_body")
 
 
 NextParam = Annotated[str | None, Query(alias="next")]
@@ -332,3 +336,103 @@ async def show_video(
                   tab="me" if is_owner else None, video=video, owner=owner, is_owner=is_owner,
                   failure=failure, caption=caption_parts(video.caption),
                   renditions=[r.model_dump() for r in video.renditions], video_json=video.model_dump(mode="json"))
+
+
+# ---------- 消息: the inbox, notifications, message requests and chats ----------
+# Each page inlines its first page of data as JSON (correct on reload, no flash of emptiness);
+# the ES modules render it, keep it live from /api/v1/live and load more on scroll.
+
+NOTIFICATION_TITLES = {"all": "notifications.title", "followers": "inbox.new_followers",
+                       "interactions": "inbox.activity"}
+
+
+async def _inbox_page(request: Request, template: str, *, title: str, load: Callable[..., Any],
+                      **context: Any) -> Response:
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return login_redirect(request)
+    runtime = get_runtime(request)
+    async with runtime.database.transaction(write=False) as db:
+        data = await load(db, runtime, viewer.me.id)
+        counts = unread_read(await inbox.unread_of(db, viewer.me.id))
+    return render(request, template, viewer=viewer, locale=pick_locale(request, viewer), title=title, tab="inbox",
+                  unread=counts, **data, **context)
+
+
+async def _conversations(db: Any, runtime: Any, user_id: int, *, requests: bool) -> dict[str, Any]:
+    threads, next_cursor = await messaging.list_threads(db, user_id=user_id, requests=requests)
+    items = await thread_reads(db, runtime, viewer_id=user_id, threads=threads)
+    return {"page": ConversationPage(items=items, next_cursor=next_cursor).model_dump(mode="json"),
+            "has_requests": requests or await messaging.has_requests(db, user_id=user_id)}
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+async def show_inbox(request: Request) -> Response:
+    async def load(db: Any, runtime: Any, user_id: int) -> dict[str, Any]:
+        return await _conversations(db, runtime, user_id, requests=False)
+
+    return await _inbox_page(request, "inbox.html", title="inbox.title", load=load, requests_page=False)
+
+
+@router.get("/inbox/requests", response_class=HTMLResponse)
+async def show_message_requests(request: Request) -> Response:
+    async def load(db: Any, runtime: Any, user_id: int) -> dict[str, Any]:
+        return await _conversations(db, runtime, user_id, requests=True)
+
+    return await _inbox_page(request, "inbox.html", title="inbox.requests", load=load, requests_page=True)
+
+
+@router.get("/inbox/notifications", response_class=HTMLResponse)
+async def show_notifications(request: Request,
+                             category: Annotated[str | None, Query(max_length=20)] = None) -> Response:
+    chosen = category if category in NOTIFICATION_TITLES else "all"
+
+    async def load(db: Any, _runtime: Any, user_id: int) -> dict[str, Any]:
+        rows, next_cursor = await notifications.list_notifications(db, user_id=user_id, category=chosen)
+        items = await notification_reads(db, rows=rows)
+        return {"page": NotificationPage(items=items, next_cursor=next_cursor).model_dump(mode="json")}
+
+    return await _inbox_page(request, "notifications.html", title=NOTIFICATION_TITLES[chosen], load=load,
+                             category=chosen)
+
+
+@router.get("/inbox/c/{conversation_id}", response_class=HTMLResponse)
+async def show_chat(request: Request, conversation_id: Annotated[str, PathParam(max_length=32)]) -> Response:
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return login_redirect(request)
+    locale = pick_locale(request, viewer)
+    runtime = get_runtime(request)
+    try:
+        async with runtime.database.transaction(write=False) as db:
+            thread, rows, next_cursor = await messaging.list_messages(db, user_id=viewer.me.id,
+                                                                      conversation_id=conversation_id)
+            conversation = (await thread_reads(db, runtime, viewer_id=viewer.me.id, threads=[thread]))[0]
+            page = MessagePage(items=await message_reads(db, runtime, viewer_id=viewer.me.id, messages=rows),
+                               next_cursor=next_cursor)
+    except messaging.ConversationNotFound:
+        return error_page(request, viewer, locale, status=404, kind="notfound.conversation", icon="inbox")
+    return render(request, "chat.html", viewer=viewer, locale=locale, title="inbox.title", tab="inbox",
+                  conversation=conversation, chat={"conversation": conversation.model_dump(mode="json"),
+                                                   "page": page.model_dump(mode="json")})
+
+
+@router.get("/inbox/new", response_class=HTMLResponse)
+async def start_chat(request: Request, to: Annotated[str, Query(max_length=64)] = "") -> Response:
+    """Open (or start) the conversation with a user, from the 私信 button on a profile."""
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return login_redirect(request)
+    locale = pick_locale(request, viewer)
+    try:
+        if not (HANDLE_RE.match(to.lower()) or (to.isascii() and to.isdigit() and len(to) <= 19)):
+            raise UserNotFound()
+        # Idempotent and invisible until a message is sent: safe behind a link.
+        async with get_runtime(request).database.transaction() as db:
+            peer = await visible_user(db, viewer_id=viewer.me.id, ref=to)
+            thread = await messaging.open_conversation(db, user_id=viewer.me.id, peer_id=peer.id)
+    except UserNotFound:
+        return error_page(request, viewer, locale, status=404, kind="notfound.user", icon="search")
+    except (NotAllowed, YouBlockedThem, messaging.CannotMessageSelf):
+        return error_page(request, viewer, locale, status=403, kind="forbidden.message", icon="lock")
+    return RedirectResponse(f"/inbox/c/{thread.id}", status_code=303)

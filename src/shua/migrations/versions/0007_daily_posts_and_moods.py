@@ -1,7 +1,7 @@
 """daily posts and moods
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01 07:48:11.183674
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import shua.core.db
 
 revision: str = '0007'
-down_revision: str | None = '0005'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
