@@ -191,3 +191,36 @@ class TestFriendsJourney:
         await expect(page.locator("#toast")).to_have_text("Follower removed")
         await b.page.reload()
         await expect(b.page.locator(".follow-btn")).to_have_text("Follow")
+
+
+class TestShareToAFriend:
+    async def test_send_a_video_to_a_friend_from_the_share_sheet(self, new_tab: Any, database: Any) -> None:
+        from shua.accounts.models import User as UserRow
+        from shua.social import graph
+        from tests.factories import make_user, make_video
+
+        sender, friend = (await new_tab()).page, (await new_tab()).page
+        await sign_up(sender, "sharer", nickname="分享者")
+        await sign_up(friend, "pal", nickname="好友")
+        async with database.transaction() as db:
+            from sqlalchemy import select
+
+            rows = {u.handle: u for u in (await db.scalars(select(UserRow))).all()}
+            await graph.follow(db, follower_id=rows["sharer"].id, followee=rows["pal"])
+            await graph.follow(db, follower_id=rows["pal"].id, followee=rows["sharer"])
+            creator = await make_user(db, "maker")
+            video = await make_video(db, creator, caption="好看的视频 #推荐")
+        await sender.goto(f"/v/{video.id}")
+        await sender.locator('[data-action="share"]').first.click()
+        sheet = sender.locator("#share-sheet")
+        await expect(sheet).to_be_visible()
+        await expect(sheet.get_by_role("button", name="发送给好友")).to_be_visible()
+        await snap(sender, "zh-CN-share-sheet")
+        await sheet.get_by_role("button", name="发送给好友").click()
+        await expect(sender.locator("#toast")).to_have_text("已发送给好友")
+        await expect(sheet.locator(".share__friend--sent")).to_have_count(1)
+        r = await sender.request.get(f"/api/v1/videos/{video.id}/engagement")
+        assert (await r.json())["stats"]["shares"] == 1
+        await friend.goto("/inbox")
+        await friend.locator(".thread, [data-conversation], a[href^='/inbox/c/']").first.click()
+        await expect(friend.locator("a.vcard")).to_contain_text("好看的视频")

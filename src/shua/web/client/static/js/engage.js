@@ -2,6 +2,7 @@
 // Taps answer at once (optimistic), then the server's counts replace the guess; a failure puts
 // the old state back. Logged-out viewers are sent to log in and come back to the video.
 import { chooseCollection } from "./collections.js";
+import { openShare } from "./share.js";
 import { api, csrfToken, errorMessage, locale, t, toast } from "./shua.js";
 
 const LONG_PRESS_MS = 500;
@@ -156,6 +157,8 @@ export class Rail {
   }
 
   async share() {
+    // Logged in: the share sheet (a friend, the link, the system sheet); else just the link.
+    if (loggedIn() && document.getElementById("share-sheet")) return openShare(this);
     const url = `${location.origin}/v/${this.video.id}`;
     let channel = "link";
     try {
