@@ -136,3 +136,38 @@ class TestReports:
         assert rows == [("commenter", 2), ("liker", 1)]
         await me.follow(liker)
         assert [p["user"]["handle"] for p in (await me.get("/api/v1/people/suggestions")).json()] == ["commenter"]
+
+    async def test_videos_daily_posts_and_moods_can_be_reported_by_who_sees_them(
+        self, client: httpx2.AsyncClient, database: Database
+    ) -> None:
+        import io
+
+        from PIL import Image
+
+        from shua.accounts.models import User as UserRow
+        from shua.core.ids import parse_id
+        from tests.factories import make_video
+
+        owner, friend, stranger = await sign_up_all(client, "owner", "friend", "stranger")
+        await owner.follow(friend)
+        await friend.follow(owner)
+        async with database.transaction() as db:
+            row = await db.get(UserRow, parse_id(owner.id))
+            assert row is not None
+            public = await make_video(db, row)
+            private = await make_video(db, row, visibility="private")
+        out = io.BytesIO()
+        Image.new("RGB", (64, 64)).save(out, "PNG")
+        daily = (await owner.post("/api/v1/daily/photo", files={"file": ("p.png", out.getvalue(), "image/png")})).json()
+        mood = (await owner.put("/api/v1/me/mood", json={"tag": "sad"})).json()
+
+        async def report(user: User, kind: str, target: object) -> httpx2.Response:
+            return await user.post("/api/v1/reports", json={"target_kind": kind, "target_id": str(target),
+                                                           "reason": "other"})
+
+        assert (await report(stranger, "video", public.id)).json()["target_owner_id"] == owner.id
+        assert_problem(await report(stranger, "video", private.id), 404, "social.report_target_not_found")
+        assert (await report(friend, "daily", daily["id"])).status_code == 201
+        assert_problem(await report(stranger, "daily", daily["id"]), 404, "social.report_target_not_found")
+        assert (await report(friend, "mood", mood["id"])).status_code == 201
+        assert_problem(await report(stranger, "mood", mood["id"]), 404, "social.report_target_not_found")

@@ -224,3 +224,38 @@ class TestShareToAFriend:
         await friend.goto("/inbox")
         await friend.locator(".thread, [data-conversation], a[href^='/inbox/c/']").first.click()
         await expect(friend.locator("a.vcard")).to_contain_text("好看的视频")
+
+    async def test_report_a_video_from_the_share_sheet_and_a_comment(self, tab: Tab, database: Any) -> None:
+        from sqlalchemy import select
+
+        from shua.social.models import Report
+        from tests.factories import make_user, make_video
+
+        page = tab.page
+        await sign_up(page, "watcher", nickname="观众")
+        async with database.transaction() as db:
+            creator = await make_user(db, "maker")
+            video = await make_video(db, creator, caption="有问题的视频")
+        r = await page.request.post(f"/api/v1/videos/{video.id}/comments", data={"body": "我的评论"},
+                                    headers={"X-CSRF-Token": await page.locator('meta[name="csrf-token"]')
+                                             .get_attribute("content") or ""})
+        assert r.status == 201
+        await page.goto(f"/v/{video.id}")
+        await page.locator('[data-action="share"]').first.click()
+        await page.locator("#share-report").click()
+        dialog = page.locator("#report-sheet")
+        await expect(dialog).to_be_visible()
+        await expect(dialog.locator("#report-title")).to_have_text("举报这个视频")
+        await dialog.get_by_text("诈骗").click()
+        await dialog.get_by_label("补充说明（可选）").fill("冒充客服")
+        await snap(page, "zh-CN-report-video")
+        await dialog.get_by_role("button", name="提交举报").click()
+        await expect(page.locator("#toast")).to_have_text("已收到举报，我们会尽快处理。")
+        async with database.transaction(write=False) as db:
+            rows = (await db.scalars(select(Report))).all()
+        assert [(r.target_kind, r.reason, r.detail) for r in rows] == [("video", "scam", "冒充客服")]
+        # One's own comment offers no "report".
+        await page.locator('[data-action="comments"]').first.click()
+        mine = page.locator("#comments-sheet .comment").filter(has_text="我的评论")
+        await expect(mine).to_be_visible()
+        await expect(mine.locator('[data-action="report"]')).to_be_hidden()

@@ -247,6 +247,14 @@ async def current_mood(db: AsyncSession, *, viewer_id: int | None, user_id: int)
     return mood if mood is not None and await _may_see_mood(db, viewer_id, mood) else None
 
 
+async def mood_by_id(db: AsyncSession, *, viewer_id: int | None, mood_id: int) -> Mood | None:
+    """A live mood by id, if the viewer may see it."""
+    mood = await db.get(Mood, mood_id)
+    if mood is None or mood.cleared_at is not None or mood.expires_at <= clock.utcnow():
+        return None
+    return mood if await _may_see_mood(db, viewer_id, mood) else None
+
+
 async def live_moods(db: AsyncSession, *, user_ids: list[int], before_id: int | None = None,
                      limit: int = 50) -> list[Mood]:
     """Live moods of these users (friends: both visibilities apply), newest first."""

@@ -14,7 +14,8 @@ from shua.core import clock, jobs
 from shua.core.errors import NotFound
 from shua.core.ids import new_id
 from shua.core.pagination import decode_cursor, encode_cursor
-from shua.social import graph
+from shua.media import videos
+from shua.social import graph, moments
 from shua.social.models import Report
 
 # kind → (db, reporter id, target id) → the owner's user id; raises a NotFound if not visible.
@@ -34,7 +35,22 @@ async def _user_target(db: AsyncSession, reporter_id: int, target_id: int) -> in
     return user.id
 
 
-TARGETS["user"] = _user_target
+async def _video_target(db: AsyncSession, reporter_id: int, target_id: int) -> int:
+    return (await videos.get_video(db, viewer_id=reporter_id, video_id=target_id)).owner_id
+
+
+async def _daily_target(db: AsyncSession, reporter_id: int, target_id: int) -> int:
+    return (await moments.get_daily(db, viewer_id=reporter_id, post_id=target_id)).author_id
+
+
+async def _mood_target(db: AsyncSession, reporter_id: int, target_id: int) -> int:
+    mood = await moments.mood_by_id(db, viewer_id=reporter_id, mood_id=target_id)
+    if mood is None:
+        raise ReportTargetNotFound()
+    return mood.user_id
+
+
+TARGETS.update(user=_user_target, video=_video_target, daily=_daily_target, mood=_mood_target)
 
 
 async def report(db: AsyncSession, *, reporter_id: int, target_kind: str, target_id: int, reason: str,

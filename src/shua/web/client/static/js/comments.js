@@ -2,7 +2,8 @@
 // demand, a post box with @mentions and replies, likes, and the creator's pin and delete.
 // User text only ever goes in with textContent.
 import { formatCount, loggedIn, toLogin } from "./engage.js";
-import { api, cloneRow, errorMessage, locale, t, toast } from "./shua.js";
+import { openReport } from "./report.js";
+import { api, cloneRow, errorMessage, locale, t, toast, viewerId } from "./shua.js";
 
 const sheet = document.getElementById("comments-sheet");
 const backdrop = document.getElementById("comments-backdrop");
@@ -106,6 +107,7 @@ function row(comment, root) {
   time.textContent = ago(comment.created_at);
   action("reply").hidden = comment.deleted;
   action("delete").hidden = !comment.can_delete;
+  action("report").hidden = comment.deleted || !viewerId() || comment.author?.id === viewerId();
   action("pin").hidden = !comment.can_pin || comment.pinned;
   action("unpin").hidden = !comment.can_pin || !comment.pinned;
   const like = action("like");
@@ -114,6 +116,7 @@ function row(comment, root) {
   field("likes").textContent = comment.likes ? formatCount(comment.likes) : "";
   action("reply").addEventListener("click", () => startReply(comment));
   action("delete").addEventListener("click", () => remove(el, comment, root));
+  action("report").addEventListener("click", () => openReport("comment", comment.id));
   action("pin").addEventListener("click", () => pin(comment, true));
   action("unpin").addEventListener("click", () => pin(comment, false));
   like.addEventListener("click", () => likeComment(el, comment));

@@ -3,6 +3,7 @@
 // friend sees is reported, so the author's viewers list is true.
 import { attachSources, detachSources } from "./player.js";
 import { personRow } from "./people.js";
+import { openReport } from "./report.js";
 import { api, errorMessage, flashNext, formatDateTime, t, toast } from "./shua.js";
 
 const PHOTO_MS = 5000;
@@ -90,6 +91,13 @@ document.getElementById("story-viewers-btn")?.addEventListener("click", async ()
   }
 });
 sheet.addEventListener("close", () => show(index));
+
+document.getElementById("story-report")?.addEventListener("click", () => {
+  clearTimeout(timer);
+  clip.pause();
+  openReport("daily", posts[index].id);
+});
+document.getElementById("report-sheet").addEventListener("close", () => show(index));
 
 document.getElementById("story-delete")?.addEventListener("click", async () => {
   clearTimeout(timer);

@@ -1,6 +1,7 @@
 // A profile: follow / follow back, and the menu (remove follower, report, block, unblock).
 import { bindFollowButtons } from "./people.js";
-import { api, bindForm, errorMessage, flashNext, t, toast } from "./shua.js";
+import { openReport } from "./report.js";
+import { api, errorMessage, flashNext, t, toast } from "./shua.js";
 
 const profile = document.getElementById("profile");
 const handle = profile.dataset.handle;
@@ -18,7 +19,6 @@ bindFollowButtons(document, (before, after) => {
 });
 
 const menu = document.getElementById("profile-menu");
-const sheet = document.getElementById("report-sheet");
 
 async function act(action) {
   menu.open = false;
@@ -38,7 +38,7 @@ async function act(action) {
       flashNext("js.follower_removed");
       location.reload();
     } else if (action === "report") {
-      sheet.showModal();
+      openReport("user", profile.dataset.userId, profile.dataset.nickname);
     }
   } catch (error) {
     toast(errorMessage(error));
@@ -47,15 +47,4 @@ async function act(action) {
 
 for (const item of menu?.querySelectorAll("[data-action]") ?? []) {
   item.addEventListener("click", () => act(item.dataset.action));
-}
-
-if (sheet) {
-  sheet.querySelector("[data-close]").addEventListener("click", () => sheet.close());
-  bindForm(document.getElementById("report-form"), async (values) => {
-    await api("POST", "/api/v1/reports", {
-      target_kind: "user", target_id: profile.dataset.userId, reason: values.reason, detail: values.detail.trim(),
-    });
-    sheet.close();
-    toast(t("js.reported"));
-  });
 }

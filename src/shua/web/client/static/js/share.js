@@ -1,6 +1,8 @@
 // Sharing a video: send it to a friend in a message (it arrives as a video card), copy the
-// link, or hand it to the system share sheet. Every way counts as a share of the video.
-import { api, errorMessage, t, toast } from "./shua.js";
+// link, or hand it to the system share sheet — every way counts as a share. Reporting the video
+// lives here too, as on Douyin's share panel.
+import { openReport } from "./report.js";
+import { api, errorMessage, t, toast, viewerId } from "./shua.js";
 
 const sheet = document.getElementById("share-sheet");
 const backdrop = document.getElementById("share-backdrop");
@@ -108,8 +110,15 @@ system.addEventListener("click", async () => {
   }
 });
 
+const reportButton = document.getElementById("share-report");
+reportButton.addEventListener("click", () => {
+  close();
+  openReport("video", rail.video.id);
+});
+
 export function openShare(forRail) {
   rail = forRail;
+  reportButton.hidden = String(rail.video.owner_id) === viewerId();
   sheet.hidden = false;
   backdrop.hidden = false;
   document.body.classList.add("has-sheet");

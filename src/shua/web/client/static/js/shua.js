@@ -12,6 +12,11 @@ export function t(key, vars = {}) {
 
 export const locale = document.documentElement.lang || "zh-CN";
 
+/** The logged-in user's id ("" when logged out). */
+export function viewerId() {
+  return document.querySelector('meta[name="viewer-id"]')?.content ?? "";
+}
+
 export function csrfToken() {
   return document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 }
