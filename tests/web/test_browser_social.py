@@ -135,6 +135,31 @@ class TestFriendsJourney:
         await expect(page.locator("#viewers .person")).to_contain_text("李四")
         await page.screenshot(path=str(SCREENSHOTS / "zh-CN-daily-viewers.png"))
 
+        # 李四 messages 张三 from the profile; the chat is live both ways, and 张三's notifications
+        # say who followed and who became a friend.
+        page = li.page
+        await page.goto("/u/san2026")
+        await page.get_by_role("link", name="私信").click()
+        await expect(page).to_have_url(re.compile(r"/inbox/c/\d+$"))
+        box = page.get_by_placeholder("发消息…")
+        await box.fill("看到你的晚霞了！")
+        await box.press("Enter")
+        chat = zhang.page
+        await chat.goto("/inbox")
+        row = chat.locator(".convo", has_text="李四")
+        await expect(row.locator(".convo__preview")).to_have_text("看到你的晚霞了！")
+        await row.locator(".convo__link").click()
+        await expect(chat.locator("#messages .msg__text")).to_have_text(["看到你的晚霞了！"])
+        reply = chat.get_by_placeholder("发消息…")
+        await reply.fill("在大理拍的 🌅")
+        await reply.press("Enter")
+        await expect(page.locator("#messages .msg__text")).to_have_text(["看到你的晚霞了！", "在大理拍的 🌅"])
+        await expect(page.locator(".msg--mine .msg__state")).to_have_text("已读")
+        await snap(page, "zh-CN-friends-chat")
+        await chat.goto("/inbox/notifications?category=followers")
+        texts = await chat.locator(".notice__text").all_inner_texts()
+        assert "李四 关注了你" in texts and "李四 和你成为了朋友" in texts, texts
+
         # Someone who is not a friend sees neither the mood nor the daily post.
         stranger: Tab = await new_tab()
         await sign_up(stranger.page, "wangwu", nickname="王五")
