@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     max_upload_chunk_bytes: int = 64 * 1024**2  # one PATCH request body
     upload_ttl_hours: int = 24  # unfinished uploads are deleted after this
     max_video_seconds: float = 600.0
+    # For You: the share of slots given to followed creators (Douyin's ~10 %: more lowered dwell time).
+    feed_follow_share: float = Field(default=0.10, ge=0.0, le=1.0)
     max_daily_seconds: float = 60.0  # the clip of a daily post (拍日常)
     max_daily_photo_bytes: int = 10 * 1024**2
     daily_hours: float = 24.0  # daily posts and moods disappear after this

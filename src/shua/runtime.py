@@ -24,6 +24,10 @@ class Runtime:
 
     async def close(self) -> None:
         await self.live.close()  # first: events already committed still go out
+        for extra in self.extras.values():  # contexts' process-wide services (the feed's caches)
+            closer = getattr(extra, "close", None)
+            if closer is not None:
+                await closer()
         await self.database.dispose()
         await self.limiter.close()
         await self.storage.close()

@@ -3,6 +3,7 @@ swipes to it playing; the next video is preloaded; sound and pause respond to ta
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from datetime import timedelta
@@ -10,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from shua.config import Settings
 from shua.core.db import Database
+from shua.media.models import Video
 from shua.media.synth import synthesize
 from shua.media.uploads import import_file
 from shua.media.videos import post_video
@@ -65,25 +68,30 @@ async def slide_state(page: Page) -> list[dict[str, Any]]:
 
 
 class TestSwipeFeed:
-    async def test_new_user_posts_then_swipes_to_it_playing(
-        self, tab: Tab, clips: tuple[Path, Path], database: Database, settings: Settings
+    async def test_new_user_posts_then_a_viewer_swipes_to_it_playing(
+        self, new_tab: Any, clips: tuple[Path, Path], database: Database, settings: Settings
     ) -> None:
-        page = tab.page
+        creator = (await new_tab()).page
         mine, cat = clips
-        await sign_up(page, "newbie", nickname="新人")
-        await page.goto("/create")
-        await post_clip(page, mine, "我的第一条 #新人报到")
-        my_id = page.url.rsplit("/", 1)[1]
-        await expect(page.locator("#player")).to_be_attached(timeout=90_000)  # published
+        await sign_up(creator, "newbie", nickname="新人")
+        await creator.goto("/create")
+        await post_clip(creator, mine, "我的第一条 #新人报到")
+        my_id = creator.url.rsplit("/", 1)[1]
+        await expect(creator.locator("#player")).to_be_attached(timeout=90_000)  # published
 
         await post_as(database, settings, "maomao", cat, "橘猫早安 #猫咪日常 @newbie")
+        for _ in range(90):  # the cat video is being transcoded by the app's worker
+            async with database.transaction(write=False) as db:
+                published = await db.scalar(select(func.count()).select_from(Video)
+                                             .where(Video.playable_at.is_not(None)))
+            if published == 2:
+                break
+            await asyncio.sleep(1)
+        # Someone else opens the app (one's own videos are not in one's For You).
+        page = (await new_tab()).page
+        await sign_up(page, "viewer", nickname="观众")
         await page.goto("/")
         slides = page.locator("#feed .slide")
-        for _ in range(60):  # the cat video is being transcoded by the app's worker
-            if await slides.count() == 2:
-                break
-            await page.wait_for_timeout(1000)
-            await page.reload()
         await expect(slides).to_have_count(2)
         await expect(slides.first.locator(".slide__handle")).to_have_text("@maomao")
         await expect(slides.first.locator(".slide__tag")).to_have_text(["#猫咪日常", "@newbie"])

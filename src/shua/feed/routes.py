@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.accounts import service as accounts
 from shua.accounts.schemas import UserRead
+from shua.core.errors import Unauthenticated
 from shua.feed import service
 from shua.media.routes import VideoRead, video_reads
 from shua.runtime import Runtime
@@ -27,29 +28,44 @@ class FeedItem(BaseModel):
 
     video: VideoRead
     creator: UserRead
+    source: str = Field(description="Which candidate source brought it (send it back with events)")
 
 
 class FeedPageRead(BaseModel):
     items: list[FeedItem]
     next_cursor: str | None
+    request_id: str = Field("", description="Identifies this page in the events the client sends")
 
 
-async def feed_page(db: AsyncSession, runtime: Runtime, *, viewer_id: int | None, cursor: str | None) -> FeedPageRead:
+Tab = Literal["for_you", "following"]
+
+
+async def feed_page(db: AsyncSession, runtime: Runtime, *, viewer_id: int | None, cursor: str | None,
+                    tab: Tab = "for_you") -> FeedPageRead:
     """A feed page as the API shows it (the home page inlines the first one)."""
-    page = await service.latest(db, viewer_id=viewer_id, cursor=cursor)
-    reads = await video_reads(db, runtime, [video for video, _ in page.items], viewer_id=viewer_id)
+    if tab == "following":
+        if viewer_id is None:
+            raise Unauthenticated()
+        page = await service.following_tab(db, viewer_id=viewer_id, cursor=cursor)
+    else:
+        services = service.services_of(runtime.extras, var_dir=runtime.settings.var_dir,
+                                       redis_url=runtime.settings.redis_url)
+        page = await service.for_you(db, services, viewer_id=viewer_id, cursor=cursor,
+                                     follow_share=runtime.settings.feed_follow_share)
+    reads = await video_reads(db, runtime, [video for video, _, _ in page.items], viewer_id=viewer_id)
     return FeedPageRead(
-        items=[FeedItem(video=read, creator=accounts.to_user_read(creator))
-               for read, (_, creator) in zip(reads, page.items, strict=True)],
-        next_cursor=page.next_cursor,
+        items=[FeedItem(video=read, creator=accounts.to_user_read(creator), source=source)
+               for read, (_, creator, source) in zip(reads, page.items, strict=True)],
+        next_cursor=page.next_cursor, request_id=page.request_id,
     )
 
 
 @router.get("", responses=PROBLEMS)
 async def read_feed(
     auth: MaybeAuth, db: DB, runtime: RuntimeDep,
-    tab: Literal["for_you"] = "for_you",
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    tab: Tab = "for_you",
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> FeedPageRead:
-    """A page of the feed; pass `next_cursor` back to continue where it stopped."""
-    return await feed_page(db, runtime, viewer_id=auth.user.id if auth else None, cursor=cursor)
+    """A page of For You (recommended) or Following (newest from creators you follow); pass
+    `next_cursor` back to continue where it stopped, without repeats."""
+    return await feed_page(db, runtime, viewer_id=auth.user.id if auth else None, cursor=cursor, tab=tab)

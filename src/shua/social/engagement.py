@@ -129,6 +129,12 @@ async def like(db: AsyncSession, *, user_id: int, video: Video) -> bool:
     return True
 
 
+async def recent_likes(db: AsyncSession, *, user_id: int, limit: int = 20) -> list[int]:
+    """The videos the user liked most recently, newest first (the feed's "more like this")."""
+    query = select(Like.video_id).where(Like.user_id == user_id).order_by(Like.created_at.desc()).limit(limit)
+    return list((await db.scalars(query)).all())
+
+
 async def unlike(db: AsyncSession, *, user_id: int, video: Video) -> bool:
     """Take a like back; unliking what was never liked changes nothing."""
     result = await db.execute(delete(Like).where(Like.user_id == user_id, Like.video_id == video.id))

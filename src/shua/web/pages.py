@@ -186,14 +186,19 @@ async def _page(
 
 
 @router.get("/", response_class=HTMLResponse)
-async def show_home(request: Request) -> Response:
-    """The For You feed, its first page inlined so the first video starts without a round trip."""
+async def show_home(request: Request, feed: Annotated[str, Query(max_length=20)] = "for_you") -> Response:
+    """For You (or Following), its first page inlined so the first video starts without a round trip."""
     viewer = await current_viewer(request)
+    chosen: feed_routes.Tab = "following" if feed == "following" else "for_you"
+    if chosen == "following" and viewer is None:
+        return login_redirect(request)
     runtime = get_runtime(request)
     async with runtime.database.transaction(write=False) as db:
-        page = await feed_routes.feed_page(db, runtime, viewer_id=viewer.me.id if viewer else None, cursor=None)
-    return render(request, "home.html", viewer=viewer, locale=pick_locale(request, viewer), title="home.title",
-                  tab="home", page=page.model_dump(mode="json"))
+        page = await feed_routes.feed_page(db, runtime, viewer_id=viewer.me.id if viewer else None, cursor=None,
+                                           tab=chosen)
+    return render(request, "home.html", viewer=viewer, locale=pick_locale(request, viewer),
+                  title="home.following" if chosen == "following" else "home.title", tab="home",
+                  page=page.model_dump(mode="json"), feed_tab=chosen)
 
 
 @router.get("/create", response_class=HTMLResponse)

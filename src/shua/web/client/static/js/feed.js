@@ -142,7 +142,7 @@ async function loadMore() {
   if (loading || !cursor) return;
   loading = true;
   try {
-    const page = await api("GET", `/api/v1/feed?cursor=${encodeURIComponent(cursor)}`);
+    const page = await api("GET", `/api/v1/feed?tab=${feed.dataset.tab}&cursor=${encodeURIComponent(cursor)}`);
     cursor = page.next_cursor;
     append(page.items);
   } catch {
