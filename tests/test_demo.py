@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shua import demo_videos
-from shua.demo import seed
+from shua.demo import PEOPLE, seed
 from shua.media.models import READY, Video
 from shua.runtime import Runtime
 
@@ -14,14 +14,23 @@ from shua.runtime import Runtime
 async def test_demo_posts_processed_videos_once(app, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     rt: Runtime = app.state.runtime
     monkeypatch.setattr(demo_videos, "CLIPS", demo_videos.CLIPS[:2] + [("nobody", "x", "y", "public")])
-    assert await seed(rt) == 9
-    assert await demo_videos.seed_videos(rt) == 2
+    one_real_caption = demo_videos.kuairec_clips()[:1]
+    monkeypatch.setattr(demo_videos, "kuairec_clips", lambda: one_real_caption)
+    assert await seed(rt) == 1 + len(PEOPLE)
+    assert await demo_videos.seed_videos(rt) == 3
     assert await demo_videos.seed_videos(rt) == 0  # a second run changes nothing
     async with rt.database.transaction(write=False) as db:
         rows = (await db.scalars(select(Video))).all()
-        assert [v.status for v in rows] == [READY, READY]
+        assert [v.status for v in rows] == [READY, READY, READY]
         assert all("#" in v.caption and v.hashtags for v in rows)
-        assert await db.scalar(select(func.count()).select_from(Video)) == 2
+        assert await db.scalar(select(func.count()).select_from(Video)) == 3
+
+
+def test_kuairec_captions_give_every_category_a_creator_and_a_topic() -> None:
+    clips = demo_videos.kuairec_clips()
+    handles = {handle for handle, _, _ in PEOPLE}
+    assert len(clips) == 32 and all(creator in handles for creator, _, _, _ in clips)
+    assert all("#" in caption for _, _, caption, _ in clips)
 
 
 async def test_demo_people_have_friends_moods_and_daily_posts_once(app) -> None:  # type: ignore[no-untyped-def]

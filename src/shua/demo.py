@@ -22,6 +22,11 @@ PEOPLE = [
     ("chef_lin", "林师傅", "家常菜 30 秒学会"),
     ("travel_amy", "Amy 去旅行", "Travel vlogs from Yunnan and beyond"),
     ("maomao", "猫猫日记", "三只橘猫的日常"),
+    ("xiaoyu", "小雨跳舞", "舞蹈和唱歌，每天一点点"),
+    ("baby_mama", "肉包妈妈", "记录小肉包的成长"),
+    ("laoli", "老李种果园", "山里的水果和农活"),
+    ("auto_chen", "陈哥说车", "老车、摩托和赛道"),
+    ("gamer_k", "K 的游戏厅", "游戏、二次元、汉服"),
 ]
 
 

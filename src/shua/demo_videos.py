@@ -4,8 +4,10 @@ same pipeline as any upload."""
 
 from __future__ import annotations
 
+import csv
 import tempfile
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
 
 from rich.progress import Progress
@@ -48,6 +50,36 @@ CLIPS: list[tuple[str, str, str, str]] = [
 ]
 
 
+# KuaiRec's categories → the demo creator who posts them (src/shua/demo_data/README.md).
+KUAIREC_CREATORS = {
+    "美食": "chef_lin", "宠物": "maomao", "时尚": "xiaomei", "运动": "wangwu", "旅游": "travel_amy",
+    "生活": "zhangsan", "舞蹈": "xiaoyu", "音乐": "xiaoyu", "摄影": "travel_amy", "亲子": "baby_mama",
+    "喜剧": "lisi", "健身": "wangwu", "三农": "laoli", "汽车": "auto_chen", "游戏": "gamer_k", "二次元": "gamer_k",
+}
+KUAIREC_PER_CATEGORY = 2
+
+
+def kuairec_clips() -> list[tuple[str, str, str, str]]:
+    """Demo clips with real captions from KuaiRec: (creator, cover text, caption, visibility). The
+    category becomes a hashtag when the caption has none, so topics and search have something."""
+    path = resources.files("shua.demo_data") / "kuairec_demo.csv"
+    per_category: dict[str, int] = {}
+    clips = []
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            category = row["first_level_category_name"]
+            creator = KUAIREC_CREATORS.get(category)
+            if creator is None or per_category.get(category, 0) >= KUAIREC_PER_CATEGORY:
+                continue
+            per_category[category] = per_category.get(category, 0) + 1
+            caption = " ".join(row["caption"].split())
+            if "#" not in caption:
+                caption = f"{caption} #{category}"
+            title = row["second_level_category_name"] if row["second_level_category_name"] != "UNKNOWN" else category
+            clips.append((creator, title[:8], caption[:2200], "public"))
+    return clips
+
+
 async def seed_videos(rt: Runtime, *, progress: Progress | None = None) -> int:
     """Post and process the demo clips once; a second run finds them and does nothing."""
     async with rt.database.transaction(write=False) as db:
@@ -55,10 +87,11 @@ async def seed_videos(rt: Runtime, *, progress: Progress | None = None) -> int:
         already = await db.scalar(select(func.count()).select_from(Video).where(Video.owner_id.in_(owners.values())))
     if already:
         return 0
-    task = progress.add_task("making demo videos", total=len(CLIPS)) if progress else None
+    clips = CLIPS + kuairec_clips()
+    task = progress.add_task("making demo videos", total=len(clips)) if progress else None
     created = 0
     with tempfile.TemporaryDirectory(dir=rt.settings.var_dir) as tmp:
-        for index, (handle, title, caption, visibility) in enumerate(CLIPS):
+        for index, (handle, title, caption, visibility) in enumerate(clips):
             if handle not in owners:
                 continue
             landscape = index % 5 == 4  # mostly vertical, as people film on phones
