@@ -17,7 +17,8 @@ from shua.social import graph, moments
 # Mutual pairs become friends; one-way pairs are plain follows.
 FRIENDS = [("demo", "zhangsan"), ("demo", "lisi"), ("demo", "xiaomei"), ("zhangsan", "lisi"),
            ("lisi", "xiaomei"), ("xiaomei", "travel_amy"), ("zhangsan", "wangwu"), ("chef_lin", "lisi")]
-FOLLOWS = [("demo", "maomao"), ("demo", "chef_lin"), ("demo", "xiaoyu"), ("baby_mama", "demo"), ("wangwu", "demo"), ("maomao", "zhangsan"),
+FOLLOWS = [("demo", "maomao"), ("demo", "chef_lin"), ("demo", "xiaoyu"), ("baby_mama", "demo"),
+           ("wangwu", "demo"), ("maomao", "zhangsan"),
            ("travel_amy", "lisi"), ("chef_lin", "xiaomei")]
 MOODS = [("zhangsan", "travel", "周末爬山，山顶的云海", "friends"), ("lisi", "hungry", "火锅走起 🌶️", "friends"),
          ("xiaomei", "happy", "新衣服到了", "public")]
