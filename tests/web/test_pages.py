@@ -95,6 +95,17 @@ class TestRendering:
             assert r.status_code == 200, path
         assert "javascript" in (await client.get("/static/js/main.js")).headers["content-type"]
 
+    def test_stylesheets_are_well_formed(self) -> None:
+        """Every rule closes: one stray brace silently swallows every rule after it."""
+        for path in (STATIC_DIR / "css").glob("*.css"):
+            text = re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.S)
+            text = re.sub(r'"[^"]*"|\'[^\']*\'', "", text)
+            depth = 0
+            for line_no, line in enumerate(text.splitlines(), 1):
+                depth += line.count("{") - line.count("}")
+                assert depth >= 0, f"{path.name}:{line_no}: a closing brace too many"
+            assert depth == 0, f"{path.name}: {depth} rule(s) never closed"
+
     async def test_home_is_an_honest_empty_state(self, client: httpx2.AsyncClient) -> None:
         r = await client.get("/", headers={"Accept-Language": "en"})
         assert "No one has posted a public video yet" in r.text
