@@ -327,31 +327,33 @@ def feed_eval(
         except ValueError as exc:
             console.print(f"[red]{exc}[/]")
             raise typer.Exit(1) from exc
-    console.print(_eval_table(report))
+    wide = Console(width=max(console.width, 100))  # a pipe gets 80 columns: too few for the table
+    wide.print(_eval_table(report))
+    for result in report.results:
+        chosen = ", ".join(f"{k}={v}" for k, v in result.params.items()) or "nothing to tune"
+        wide.print(f"[dim]{result.name}: {chosen} ({result.tried} tried, {result.seconds:.0f} s)[/]")
     best = report.best_baseline
     verdict = "[green]beats[/]" if report.beats_best_baseline() else "[red]does not beat[/]"
-    console.print(f"On validation {report.selection}, Shua {verdict} the best baseline ({best.name if best else '-'}).")
+    behind = [m for m, d in report.margins().items() if d <= 0]
+    wide.print(f"On validation {report.selection}, Shua {verdict} the best baseline ({best.name if best else '-'})"
+               + (f"; not ahead of it on {', '.join(behind)}." if behind else "; ahead on every metric."))
     if json_out:
         json_out.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
         console.print(f"[green]✓[/] wrote {json_out}")
 
 
 def _eval_table(report: evaluate_module.Report) -> Table:
-    table = Table(title=f"{report.dataset} — chosen on validation, measured once on test", title_justify="left")
-    table.add_column("method")
-    table.add_column("split")
+    table = Table(title=f"{report.dataset}: tuned on validation, measured once on test", title_justify="left")
+    table.add_column("method", no_wrap=True)
+    table.add_column("split", no_wrap=True)
     metrics = [f"{m}@{k}" for m in ("recall", "ndcg") for k in report.ks]
     for metric in metrics:
-        table.add_column(metric, justify="right")
+        table.add_column(metric, justify="right", no_wrap=True)
     for result in report.results:
-        table.add_row(result.name, "validation", *(f"{result.validation[m]:.4f}" for m in metrics))
+        table.add_row(result.name, "valid", *(f"{result.validation[m]:.4f}" for m in metrics),
+                      end_section=result.test is None)
         if result.test:
-            table.add_row("", "test", *(f"{result.test[m]:.4f}" for m in metrics))
-        params = ", ".join(f"{k}={v}" for k, v in result.params.items())
-        if params:
-            table.add_row(f"[dim]  {params}[/]", "", *("" for _ in metrics), end_section=True)
-        else:
-            table.add_section()
+            table.add_row("", "test", *(f"{result.test[m]:.4f}" for m in metrics), end_section=True)
     return table
 
 

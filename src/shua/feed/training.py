@@ -151,7 +151,7 @@ class TrainParams:
     alpha: float = 5.0
     iterations: int = 15
     half_life_days: float | None = None
-    side_weight: float = 0.0
+    side_weight: float = 1.0
     ranker: bool = True
     ranker_min_users: int = 30
     ranker_users: int = 5_000

@@ -113,11 +113,15 @@ def _columns(path: Path, delimiter: str, wanted: Mapping[str, tuple[str, ...]], 
     def number(text: str) -> float:
         return float(text) if text.strip() else math.nan
 
+    options = {"delimiter": delimiter, "skiprows": 1 if header else 0, "usecols": cols, "dtype": np.float64,
+               "ndmin": 2, "encoding": "utf-8"}
     try:
-        table = np.loadtxt(path, delimiter=delimiter, skiprows=1 if header else 0, usecols=cols, dtype=np.float64,
-                           converters=dict.fromkeys(cols, number), ndmin=2, encoding="utf-8")
-    except ValueError as exc:
-        raise DatasetError(f"{path.name}: {exc}") from exc
+        table = np.loadtxt(path, **options)  # type: ignore[call-overload]
+    except ValueError:
+        try:  # some fields are empty: the slower per-field path turns them into NaN
+            table = np.loadtxt(path, converters=dict.fromkeys(cols, number), **options)  # type: ignore[call-overload]
+        except ValueError as exc:
+            raise DatasetError(f"{path.name}: {exc}") from exc
     return {key: table[:, cols.index(col)] for key, col in where.items()}
 
 
@@ -206,10 +210,9 @@ def load_kuairec(folder: Path, *, matrix: Literal["small", "big"] | None = None)
     interactions = Interactions(user=cols["user"][keep].astype(np.int64), item=cols["item"][keep].astype(np.int64),
                                 weight=ratio.astype(np.float32),
                                 timestamp=ts[keep], watch_ratio=ratio.astype(np.float32), liked=ratio > LIKE_RATIO)
-    durations: dict[int, float] = {}
-    for video, ms in zip(cols["item"][keep].astype(np.int64), cols["duration"][keep], strict=True):
-        if not np.isnan(ms):
-            durations.setdefault(int(video), float(ms) / 1000.0)
+    timed = ~np.isnan(cols["duration"][keep])
+    videos, first = np.unique(interactions.item[timed], return_index=True)
+    durations = dict(zip(videos.tolist(), (cols["duration"][keep][timed][first] / 1000.0).tolist(), strict=True))
     dropped = int((~keep).sum())
     return Dataset(
         name=f"kuairec ({path.stem})", interactions=interactions, relevant=ratio > LIKE_RATIO,

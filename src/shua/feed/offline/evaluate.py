@@ -8,8 +8,8 @@ fit + validation and measured once on test. A user's training items are never ra
 held-out item the user already had in training is not counted as relevant. Held-out items no
 method has seen (new items) stay relevant: nobody can recommend them, which is honest.
 
-Shua's model is `training.train()` ranked through `offline.rerank` — the same vectors, features
-and ranker the app serves, candidates included.
+"Shua" is `training.train()` ranked through `offline.rerank`: ALS vectors, candidates from the
+embedding and trending, the LightGBM ranker over `features.FEATURES` — what the app serves.
 """
 
 from __future__ import annotations
@@ -177,13 +177,13 @@ def _grid(**axes: Sequence[Any]) -> tuple[Params, ...]:
 
 METHODS: tuple[Method, ...] = (
     Method("most popular", ({},), {}, _baseline(baselines.MostPopular)),
-    Method("ItemKNN", _grid(neighbours=(10, 20, 50, 100, 200, 500, 1000)), {"neighbours": 100},
+    Method("ItemKNN", _grid(neighbours=(10, 20, 50, 100, 200, 500, 1000)), {"neighbours": 200},
            _baseline(baselines.ItemKNN)),
     Method("ALS", _grid(factors=(32, 64, 128), regularization=(0.1, 1.0, 10.0, 30.0, 100.0), alpha=(2.0, 5.0, 20.0)),
-           {"factors": 64, "regularization": 30.0, "alpha": 5.0}, _baseline(baselines.ALS)),
+           {"factors": 128, "regularization": 30.0, "alpha": 5.0}, _baseline(baselines.ALS)),
     Method("EASE", _grid(lam=(25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0, 3200.0)), {"lam": 400.0},
            _baseline(baselines.EASE)),
-    Method("Shua (ALS + LightGBM ranker)",
+    Method("Shua",
            _grid(dim=(64,), regularization=(10.0, 30.0), half_life_days=(None, 90.0), side_weight=(0.0, 1.0),
                  ranker_objective=("binary", "lambdarank")),
            {"dim": 64}, shua_rank, baseline=False),
@@ -200,6 +200,7 @@ class Result:
     test: dict[str, float] | None
     tried: int
     seconds: float
+    trials: list[tuple[Params, float]] = field(default_factory=list)  # every configuration: its selection metric
 
 
 @dataclass
@@ -226,14 +227,25 @@ class Report:
         return bool(shua and best and shua.validation[metric] > max(r.validation[metric] for r in self.results
                                                                       if r.baseline))
 
+    def margins(self, split: str = "validation") -> dict[str, float]:
+        """Per metric: Shua minus the best baseline on that metric (positive = Shua is ahead)."""
+        shua = self.shua
+        values = [getattr(r, split) for r in self.results if r.baseline and getattr(r, split)]
+        if shua is None or not values or getattr(shua, split) is None:
+            return {}
+        ours = getattr(shua, split)
+        return {m: round(ours[m] - max(v[m] for v in values), 4) for m in ours}
+
     def to_json(self) -> dict[str, Any]:
         best = self.best_baseline
         return {
             "dataset": self.dataset, "notes": list(self.notes), "ks": list(self.ks), "selection": self.selection,
             "splits": self.splits, "best_baseline": best.name if best else None,
             "shua_beats_best_baseline_on_validation": self.beats_best_baseline(),
+            "shua_minus_best_baseline": {"validation": self.margins("validation"), "test": self.margins("test")},
             "methods": [{"name": r.name, "baseline": r.baseline, "params": r.params, "validation": r.validation,
-                         "test": r.test, "configurations_tried": r.tried, "seconds": round(r.seconds, 1)}
+                         "test": r.test, "configurations_tried": r.tried, "seconds": round(r.seconds, 1),
+                         "trials": [{"params": p, self.selection: round(v, 4)} for p, v in r.trials]}
                         for r in self.results],
         }
 
@@ -271,7 +283,7 @@ def evaluate(dataset: Dataset, *, ks: Sequence[int] = (10, 20, 50), tune: bool =
                 progress(f"{method.name} (test)")
             test_metrics = measure(testing, method.rank(testing, best_params, dataset, kmax, threads), ks)
         results.append(Result(method.name, method.baseline, best_params, best_metrics, test_metrics, len(grid),
-                              time.perf_counter() - started))
+                              time.perf_counter() - started, [(p, m[selection]) for p, m in tried]))
     splits = {s.name: {"train_interactions": len(s.train), "held_out": s.held_out, "users": len(s.users),
                        "items": len(s.index.items)} for s in (validation, testing) if s is not None}
     return Report(dataset.name, dataset.notes, ks, selection, splits, results)

@@ -43,6 +43,8 @@ class History:
     _likes: npt.NDArray[np.float64] | None
     _plays: npt.NDArray[np.float64] | None
     _completions: npt.NDArray[np.float64] | None
+    _times: Times  # every row's time, sorted
+    _time_items: Ints  # the item row of each, in that order
 
     @classmethod
     def build(cls, data: Interactions, index: Index, *, catalogue: Catalogue | None = None,
@@ -53,6 +55,7 @@ class History:
         n_users, n_items = len(index.users), len(index.items)
         t0 = float(np.floor(data.timestamp.min())) if len(data) else 0.0
         order = np.lexsort((data.timestamp, cols))
+        by_clock = np.argsort(data.timestamp, kind="stable")
         keys = cols[order] * _SPAN + np.floor(data.timestamp[order] - t0).astype(np.int64)
         start = np.searchsorted(cols[order], np.arange(n_items + 1)).astype(np.int64)
 
@@ -87,7 +90,7 @@ class History:
             completion_prior=_rate(complete, known, 0.3), like_prior=_rate(liked, None if liked is None else
                                                                            np.ones_like(liked), 0.05),
             _t0=t0, _keys=keys, _start=start, _likes=cumulative(liked), _plays=cumulative(known),
-            _completions=cumulative(complete),
+            _completions=cumulative(complete), _times=data.timestamp[by_clock], _time_items=cols[by_clock],
         )
 
     # -- items, as of a time -------------------------------------------------------------------
@@ -106,10 +109,12 @@ class History:
             np.float64)
 
     def trending_order(self, t: float) -> Ints:
-        """Every item, most interactions in the trending window before t first."""
-        items = np.arange(len(self.index.items), dtype=np.int64)
-        recent = self.window(items, t, features.TRENDING_DAYS)
-        return np.lexsort((-self.counts(items, t), -recent)).astype(np.int64)
+        """The items with interactions in the trending window before t, most first (ties: most
+        interactions ever). Reads only the window's rows, so it stays cheap with a big catalogue."""
+        lo = np.searchsorted(self._times, t - features.TRENDING_DAYS * features.DAY, side="right")
+        hi = np.searchsorted(self._times, t, side="right")
+        items, recent = np.unique(self._time_items[lo:hi], return_counts=True)
+        return items[np.lexsort((-self.counts(items, t), -recent))].astype(np.int64)
 
     def candidates(self, user: int, items: Ints, sources: Ints, item_vectors: Floats) -> features.Candidates:
         """What serving would know about these items when `user` asks (as of their `now`)."""
