@@ -15,11 +15,11 @@ What `weight` means (one row per interaction; several rows for one user and item
   high confidence" (implicit's negative-confidence convention) and the item is never shown again.
 
 The embeddings are implicit-feedback ALS (Hu, Koren & Volinsky 2008) on the user × item matrix
-of confidences `1 + alpha·|w|`, with two additions that help on time-split data: older
-interactions of each user count less (half-life, tuned on validation), and the items' categories
-enter as pseudo-users (`side_weight`), which pulls sparse items of one category together.
-Vectors are stored unit-length (the `FeedModel` contract): serving ranks by cosine; the
-popularity the raw ALS norm carried is a ranker feature instead.
+of confidences `1 + alpha·|w|`, with two options tuned on validation: older interactions of
+each user can count less (`half_life_days`), and the items' categories enter as pseudo-users
+(`side_weight`), which pulls sparse and new items of one category together. Vectors are stored
+unit-length (the `FeedModel` contract) by the inner-product → cosine reduction
+(`as_unit_vectors`), so serving's cosine top-k is exactly ALS's ranking.
 
 The ranker is a LightGBM LambdaRank model over `features.FEATURES`. Its labels come from the
 future: the last `label_fraction` of each user's interactions (by time) are held back, vectors
@@ -144,7 +144,8 @@ class Catalogue:
 @dataclass(frozen=True)
 class TrainParams:
     """Everything `train()` can be told besides the dimension; defaults are the values chosen
-    on ml-100k's validation split (BENCHMARKS.md)."""
+    on ml-100k's validation split (BENCHMARKS.md). `regularization` scales with the data: retune
+    it with `shua feed eval` on a dump of the app's own log when that grows."""
 
     min_positive: float = 1.0
     regularization: float = 30.0
