@@ -185,6 +185,26 @@ class TestDatasets:
         assert data.catalogue is not None and set(data.catalogue.category_names) == {"Action", "Comedy"}
 
 
+class TestMakeSplit:
+    def test_what_counts_as_relevant(self) -> None:
+        # user 1 trained on items 10, 11; held out: 11 again (already seen), 12 (liked), 13 (not liked),
+        # 99 (an item nobody trained on). User 2 has nothing relevant held out: not evaluated.
+        train = interactions([(1, 10, 1.0, 0.0), (1, 11, 1.0, 1.0), (2, 12, 1.0, 0.0), (2, 13, 1.0, 0.0)])
+        held = interactions([(1, 11, 1.0, 5.0), (1, 12, 1.0, 5.0), (1, 13, 0.0, 5.0), (1, 99, 1.0, 6.0),
+                             (2, 10, 0.0, 5.0)])
+        relevant = np.array([True, True, False, True, False])
+        split = evaluate.make_split("validation", train, held, relevant, relevant.astype(np.float32),
+                                    positive_weight=0.0, kmax=3)
+        assert split.users.tolist() == [0]  # user 1's row
+        assert split.n_relevant.tolist() == [2]  # 12 and the unseen 99; not 11 (seen), not 13
+        items = split.index.items.tolist()
+        assert split.relevant.toarray()[0].tolist() == [float(i == 12) for i in items]
+        assert split.ideal[0].tolist() == [1.0, 1.0, 0.0]
+        # the best possible ranking finds 12 but can never find 99
+        ranked = np.array([[items.index(12), items.index(13), -1]])
+        assert evaluate.measure(split, ranked, (3,))["recall@3"] == pytest.approx(0.5)
+
+
 class TestEvaluate:
     def test_kuairec_fixture_end_to_end(self) -> None:
         report = evaluate.evaluate(datasets.load(FIXTURE), ks=(5, 10), tune=False)

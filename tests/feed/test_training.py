@@ -83,6 +83,20 @@ class TestHistory:
         assert history.trending_order(27.5 * day).tolist() == [1]  # only item 8 was played this week
 
 
+    def test_followed_creators_and_categories_of_the_viewer(self) -> None:
+        data = Interactions(user=np.array([1, 1, 2]), item=np.array([7, 8, 9]), weight=np.array([1.0, 1.0, 1.0]),
+                            timestamp=np.array([0.0, 1.0, 2.0]))
+        catalogue = Catalogue.build([7, 8, 9], [["cats"], ["cats"], ["dogs"]], creator=[100, 200, 300])
+        history = History.build(data, Index.of(data), catalogue=catalogue, follows={1: {300}}, min_positive=1.0)
+        c = history.candidates(0, np.array([1, 2]), np.zeros(2, np.int64), np.zeros((3, 0), np.float32))
+        assert c.followed.tolist() == [0.0, 1.0]
+        share = history.category_share(0)
+        assert share is not None and share.tolist() == [1.0, 0.0]  # user 1 liked two cat videos
+        no_follows = History.build(data, Index.of(data), catalogue=catalogue)
+        c = no_follows.candidates(0, np.array([1]), np.zeros(1, np.int64), np.zeros((3, 0), np.float32))
+        assert np.isnan(c.followed).all()  # not known is not "not followed"
+
+
 class TestTrain:
     def test_round_trip_through_the_model_folder(self, tmp_path: Path) -> None:
         data, catalogue = taste_log()

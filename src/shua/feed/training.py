@@ -14,6 +14,11 @@ What `weight` means (one row per interaction; several rows for one user and item
   negative the pair is a negative, whatever else happened. ALS learns it as "preference 0 with
   high confidence" (implicit's negative-confidence convention) and the item is never shown again.
 
+From the app's event log, one row per event is enough: a play's watch ratio (watch_ms over the
+duration, replays included), like +2.0, share or favourite +1.0, not_interested −1.0, an
+impression with no play 0.0 (so it is not served again). Set `watch_ratio` and `liked` too:
+they feed the completion and like rates. Timestamps are unix seconds.
+
 The embeddings are implicit-feedback ALS (Hu, Koren & Volinsky 2008) on the user × item matrix
 of confidences `1 + alpha·|w|`, with two options tuned on validation: older interactions of
 each user can count less (`half_life_days`), and the items' categories enter as pseudo-users
@@ -321,15 +326,19 @@ def train(interactions: Interactions, *, dim: int = 64, catalogue: Catalogue | N
     if len(interactions) == 0:
         raise ValueError("no interactions to train on")
     index = Index.of(interactions)
-    user_vectors, item_vectors = embed(interactions, index, dim, params, catalogue)
     ranker_text: str | None = None
     ranker_info: dict[str, Any] = {}
-    if params.ranker:
-        fitted = rerank.fit_ranker(interactions, index, dim=dim, params=params, catalogue=catalogue, follows=follows)
-        if fitted is not None:
-            ranker_text, ranker_info = fitted
+    with threadpool_limits(params.threads, "blas"):  # a 2-core box: never more BLAS threads than asked
+        user_vectors, item_vectors = embed(interactions, index, dim, params, catalogue)
+        if params.ranker:
+            fitted = rerank.fit_ranker(interactions, index, dim=dim, params=params, catalogue=catalogue,
+                                       follows=follows)
+            if fitted is not None:
+                ranker_text, ranker_info = fitted
     meta = {
         "features": list(features.FEATURES), "sources": list(features.SOURCES),
+        "vectors": "unit length; the last coordinate is the slack that keeps ALS's ranking (users: 0), "
+                   "leave it out for item-to-item similarity (features.directions)",
         "trending_days": features.TRENDING_DAYS, "params": {"dim": dim, **asdict(params)},
         "trained_on": {"interactions": len(interactions), "users": len(index.users), "items": len(index.items),
                        "from": _iso(interactions.timestamp.min()), "to": _iso(interactions.timestamp.max())},

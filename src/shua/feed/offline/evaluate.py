@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from shua.feed.offline import baselines
 from shua.feed.offline.datasets import Dataset
@@ -254,6 +255,13 @@ def evaluate(dataset: Dataset, *, ks: Sequence[int] = (10, 20, 50), tune: bool =
              methods: Sequence[Method] = METHODS, threads: int = 2, progress: Progress | None = None,
              overrides: dict[str, Params] | None = None) -> Report:
     """Split, tune on validation (with `tune`), refit and measure on test (with `test`)."""
+    with threadpool_limits(threads, "blas"):
+        return _evaluate(dataset, ks=ks, tune=tune, test=test, methods=methods, threads=threads, progress=progress,
+                         overrides=overrides)
+
+
+def _evaluate(dataset: Dataset, *, ks: Sequence[int], tune: bool, test: bool, methods: Sequence[Method],
+              threads: int, progress: Progress | None, overrides: dict[str, Params] | None) -> Report:
     ks = tuple(sorted(set(ks)))
     kmax = max(ks)
     selection = f"ndcg@{ks[len(ks) // 2]}"
