@@ -7,6 +7,7 @@ import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
@@ -17,6 +18,7 @@ from shua.config import get_settings
 
 if TYPE_CHECKING:
     from shua.core.jobs import Job
+    from shua.feed.offline import evaluate as evaluate_module
     from shua.runtime import Runtime
 
 T = TypeVar("T")
@@ -29,6 +31,8 @@ media_app = typer.Typer(help="Manage videos and their files.", no_args_is_help=T
 app.add_typer(media_app, name="media")
 social_app = typer.Typer(help="Maintain the social graph and engagement.", no_args_is_help=True)
 app.add_typer(social_app, name="social")
+feed_app = typer.Typer(help="Train and evaluate the recommender.", no_args_is_help=True)
+app.add_typer(feed_app, name="feed")
 console = Console()
 
 
@@ -278,6 +282,79 @@ def social_recount() -> None:
     for kind, checked, fixed in _run(work):
         table.add_row(kind, str(checked), str(fixed))
     console.print(table)
+
+
+@feed_app.command("eval")
+def feed_eval(
+    data: Annotated[Path, typer.Option("--data", help="A dataset folder: ml-100k, KuaiRec 2.0 or kuairec-side")],
+    dataset: Annotated[str, typer.Option(help="ml-100k, kuairec or auto (from the files)")] = "auto",
+    k: Annotated[list[int] | None, typer.Option("--k", help="Cut-offs, e.g. --k 10 --k 20 --k 50")] = None,
+    tune: Annotated[bool, typer.Option("--tune/--no-tune", help="Search each method's grid on validation")] = True,
+    matrix: Annotated[str | None, typer.Option(help="KuaiRec: small or big (default: small if present)")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the table as JSON here")] = None,
+    threads: Annotated[int, typer.Option(help="CPU threads for ALS, LightGBM and BLAS")] = 2,
+) -> None:
+    """Offline metrics (recall@K, NDCG@K) of Shua's model and the baselines on a time-based split."""
+    import json
+
+    from rich.progress import Progress
+
+    from shua.feed.offline import datasets, evaluate
+
+    if dataset not in ("auto", "ml-100k", "kuairec", "kuairec-side") or matrix not in (None, "small", "big"):
+        console.print("[red]--dataset is ml-100k, kuairec or auto; --matrix is small or big[/]")
+        raise typer.Exit(2)
+    ks = tuple(k or (10, 20, 50))
+    if any(v < 1 or v > 1000 for v in ks):
+        console.print("[red]--k values are between 1 and 1000[/]")
+        raise typer.Exit(2)
+    try:
+        loaded = datasets.load(data, dataset, matrix=matrix)  # type: ignore[arg-type]
+    except datasets.DatasetError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    for note in loaded.notes:
+        console.print(f"[dim]{note}[/]")
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("evaluating", total=evaluate.steps(tune=tune, test=True))
+
+        def tick(label: str) -> None:
+            progress.update(task, description=label)
+            progress.advance(task)
+
+        try:
+            report = evaluate.evaluate(loaded, ks=ks, tune=tune, threads=threads, progress=tick)
+        except ValueError as exc:
+            console.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from exc
+    wide = Console(width=max(console.width, 100))  # a pipe gets 80 columns: too few for the table
+    wide.print(_eval_table(report))
+    for result in report.results:
+        chosen = ", ".join(f"{k}={v}" for k, v in result.params.items()) or "nothing to tune"
+        wide.print(f"[dim]{result.name}: {chosen} ({result.tried} tried, {result.seconds:.0f} s)[/]")
+    best = report.best_baseline
+    verdict = "[green]beats[/]" if report.beats_best_baseline() else "[red]does not beat[/]"
+    behind = [m for m, d in report.margins().items() if d <= 0]
+    wide.print(f"On validation {report.selection}, Shua {verdict} the best baseline ({best.name if best else '-'})"
+               + (f"; not ahead of it on {', '.join(behind)}." if behind else "; ahead on every metric."))
+    if json_out:
+        json_out.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+        console.print(f"[green]✓[/] wrote {json_out}")
+
+
+def _eval_table(report: evaluate_module.Report) -> Table:
+    table = Table(title=f"{report.dataset}: tuned on validation, measured once on test", title_justify="left")
+    table.add_column("method", no_wrap=True)
+    table.add_column("split", no_wrap=True)
+    metrics = [f"{m}@{k}" for m in ("recall", "ndcg") for k in report.ks]
+    for metric in metrics:
+        table.add_column(metric, justify="right", no_wrap=True)
+    for result in report.results:
+        table.add_row(result.name, "valid", *(f"{result.validation[m]:.4f}" for m in metrics),
+                      end_section=result.test is None)
+        if result.test:
+            table.add_row("", "test", *(f"{result.test[m]:.4f}" for m in metrics), end_section=True)
+    return table
 
 
 @app.command()

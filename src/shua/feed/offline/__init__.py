@@ -1,0 +1,1 @@
+"""Offline evaluation: public datasets, baselines, metrics, and serving replayed on history."""
