@@ -285,7 +285,8 @@ def social_recount() -> None:
 @experiments_app.command("create")
 def experiments_create(
     key: str,
-    arm: Annotated[list[str], typer.Option("--arm", help="NAME:WEIGHT[:param=value,…], e.g. control:50:follow_share=0.10")],
+    arm: Annotated[list[str], typer.Option(
+        "--arm", help="NAME:WEIGHT[:param=value,…], e.g. control:50:follow_share=0.10")],
     description: Annotated[str, typer.Option(help="What the experiment tests")] = "",
 ) -> None:
     """Define and start an experiment; users are bucketed into its arms by weight."""
@@ -374,8 +375,9 @@ def experiments_readout(key: str) -> None:
     except ShuaError as exc:
         console.print(f"[red]{exc.code}: {exc.message}[/]")
         raise typer.Exit(1) from exc
+    title = f"{result.key}: {result.since:%Y-%m-%d %H:%M} → {result.until:%Y-%m-%d %H:%M} UTC"
     table = Table("arm", "users", "sessions", "dwell / session (s)", "completion", "likes / session",
-                  "next-day retention", title=f"{result.key}: {result.since:%Y-%m-%d %H:%M} → {result.until:%Y-%m-%d %H:%M} UTC")
+                  "next-day retention", title=title)
     for arm in result.arms:
         retention = arm.next_day_retention
         table.add_row(arm.arm, str(arm.users), str(arm.sessions), f"{arm.dwell_per_session_s:.1f}",

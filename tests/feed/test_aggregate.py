@@ -111,19 +111,29 @@ class TestAggregate:
         assert await fold(database) == 1
 
     async def test_concurrent_batches_and_folds_count_every_event_once(self, database: Database) -> None:
-        viewers, (video, other) = await world(database, viewers=12, videos=2)
+        viewers, (video, other) = await world(database, viewers=16, videos=2)
+        done = asyncio.Event()
 
-        async def batch(user: User) -> None:
-            await ingest(database, user, *[e(video) for _ in range(5)], e(other, "play"))
+        async def batch(user: User, pause: float) -> None:
+            async with database.transaction() as db:
+                await events.ingest(db, user_id=user.id, limits=LIMITS,
+                                    events=[*[e(video) for _ in range(5)], e(other, "play")])
+                await asyncio.sleep(pause)  # a slow request: its ids are taken, its rows not committed
+
+        async def batches() -> None:
+            await asyncio.gather(*(batch(u, 0.03 * (i % 4)) for i, u in enumerate(viewers)))
+            done.set()
 
         async def folds() -> None:
-            for _ in range(4):
+            while not done.is_set():  # folding all the while, the watermark racing the batches
                 await fold(database, batch=7)
-                await asyncio.sleep(0)
+                await asyncio.sleep(0.002)
 
-        await asyncio.gather(*(batch(u) for u in viewers), folds(), folds())
+        for _ in range(3):
+            done.clear()
+            await asyncio.gather(batches(), folds(), folds())
         await fold(database)
-        assert [(s.impressions, s.plays) for s in await stats(database, video, other)] == [(60, 0), (0, 12)]
+        assert [(s.impressions, s.plays) for s in await stats(database, video, other)] == [(240, 0), (0, 48)]
 
     async def test_pool_impressions_are_folded_with_the_counters(self, database: Database) -> None:
         (viewer,), (video, outside) = await world(database, videos=2)
@@ -170,8 +180,8 @@ class TestChain:
         await ingest(database, viewer, e(video))
         (first,) = await self._queued(database)
         async with database.transaction() as db:  # its worker died; the job is stuck for an hour
-            await db.execute(update(Job).where(Job.id == first.id).values(status=jobs.RUNNING,
-                                                                           locked_until=clock.utcnow() + timedelta(hours=2)))
+            await db.execute(update(Job).where(Job.id == first.id).values(
+                status=jobs.RUNNING, locked_until=clock.utcnow() + timedelta(hours=2)))
         clock.travel(3600)
         await ingest(database, viewer, e(video))  # notices the overdue run and starts a new chain
         (second,) = await self._queued(database)

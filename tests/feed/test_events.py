@@ -60,7 +60,7 @@ class TestRecordEvents:
         viewer = await sign_up(client, "viewer")
         video = await public_video(database)
         batch = [ev(video), ev(video, "play", source="trending", request_id="req-1"),
-                 ev(video, "watch", watch_ms=1900), ev(video, "complete")]
+                 ev(video, "watch", watch_ms=2000), ev(video, "complete")]
         assert await accepted(viewer, *batch) == {"accepted": 4, "duplicates": 0, "dropped": []}
         assert await accepted(viewer, *batch) == {"accepted": 0, "duplicates": 4, "dropped": []}
         again = [batch[0], batch[0], ev(video, "replay")]  # a repeat inside one batch, too
@@ -194,7 +194,7 @@ class TestRecordEvents:
         body = assert_problem(await send(viewer, *[ev(video) for _ in range(201)]), 413, "feed.batch_too_large")
         assert (body["max_batch"], body["received"]) == (200, 201)
         huge = json.dumps({"events": [ev(video) for _ in range(10_000)]})
-        r = await viewer.post(URL, content=huge, headers={**viewer.headers, "Content-Type": "application/json"})
+        r = await client.post(URL, content=huge, headers={**viewer.headers, "Content-Type": "application/json"})
         assert_problem(r, 413, "request.too_large")
         assert await table_count(database, "feed_events") == 0
         assert (await accepted(viewer, *[ev(video) for _ in range(200)]))["accepted"] == 200
@@ -208,6 +208,9 @@ class TestRecordEvents:
                        ev(video, "skip", watch_ms=500), ev(video, "skip", watch_ms=12_000))
         assert [(kind, ms) for _, _, kind, ms in await logged(database)] == [
             ("skip", 2999), ("watch", 3000), ("skip", 500), ("watch", 12_000)]
+        short = await public_video(database, "shorts", duration_ms=2000)
+        await accepted(viewer, ev(short, "skip", watch_ms=2000), ev(short, "watch", watch_ms=1500))
+        assert [kind for _, _, kind, _ in await logged(database)][4:] == ["watch", "skip"]  # to the end: no skip
 
     async def test_the_first_batch_schedules_the_aggregate_job_once(
             self, client: httpx2.AsyncClient, database: Database) -> None:

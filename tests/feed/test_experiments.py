@@ -8,7 +8,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -240,7 +240,7 @@ class TestCommands:
             owner = await make_user(db, "creator")
             clip: Video = await make_video(db, owner)
             viewer = await make_user(db, "viewer")
-            now = experiment.started_at + timedelta(minutes=1)
+            now = experiment.started_at  # the run began a moment ago
             for kind, ms in (("play", 0), ("watch", 12_000), ("complete", 0)):
                 db.add(FeedEvent(id=new_id(), user_id=viewer.id, event_id=str(uuid.uuid4()), video_id=clip.id,
                                  kind=kind, watch_ms=ms, replays=0, duration_ms=12_000, at=now, received_at=now))
@@ -291,7 +291,8 @@ class TestAdminApi:
                                               {"name": "b", "weight": 1}]}
         assert_problem(await root.post("/api/v1/admin/experiments", json=bad), 422, "feed.experiment_invalid")
         nan = '{"key": "nan", "arms": [{"name": "a", "weight": 1, "params": {"x": NaN}}, {"name": "b", "weight": 1}]}'
-        r = await root.post("/api/v1/admin/experiments", content=nan, headers={"Content-Type": "application/json"})
+        r = await client.post("/api/v1/admin/experiments", content=nan,
+                              headers={**root.headers(), "Content-Type": "application/json"})
         assert r.status_code == 422, r.text
         listed = (await root.get("/api/v1/admin/experiments")).json()
         assert [e["key"] for e in listed["items"]] == ["follow-share"] and listed["next_cursor"] is None

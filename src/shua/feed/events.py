@@ -21,9 +21,9 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -271,7 +271,7 @@ async def fold_once(database: Database, *, batch: int, settle_ms: int) -> int:
             await db.execute(statement)
             seen = [{"vid": vid, "n": c["impressions"]} for vid, c in sorted(deltas.items()) if c["impressions"]]
             if seen:
-                pool = PoolEntry.__table__
+                pool = cast("Table", PoolEntry.__table__)
                 await db.execute(
                     update(pool).where(pool.c.video_id == bindparam("vid"), pool.c.status == TESTING)
                     .values(stage_impressions=pool.c.stage_impressions + bindparam("n")), seen)
@@ -380,7 +380,7 @@ async def training_interactions(db: AsyncSession, since: datetime) -> list[Inter
     viewing = FeedEvent.kind.not_in(CONTEXT_KINDS)
     leave = and_(FeedEvent.kind.in_((WATCH, SKIP)), FeedEvent.duration_ms > 0)
 
-    def flag(kind: str) -> object:
+    def flag(kind: str) -> ColumnElement[int]:
         return func.max(case((FeedEvent.kind == kind, 1), else_=0))
 
     query = (select(

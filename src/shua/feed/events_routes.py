@@ -38,5 +38,5 @@ async def record_events(body: EventBatch, auth: CurrentAuth, db: DB, runtime: Ru
         events=[events.EventIn(event_id=e.event_id, video_id=e.video_id, kind=e.kind, at=e.at, watch_ms=e.watch_ms,
                                replays=e.replays, source=e.source, request_id=e.request_id) for e in body.events])
     return EventsAccepted(accepted=result.accepted, duplicates=result.duplicates,
-                          dropped=[DroppedEvent(event_id=event_id, reason=reason)  # type: ignore[arg-type]
+                          dropped=[DroppedEvent(event_id=event_id, reason=reason)
                                    for event_id, reason in result.dropped])

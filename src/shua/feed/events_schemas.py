@@ -65,14 +65,16 @@ class PoolStageRead(BaseModel):
 ArmName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,29}$")]
 ParamName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 # JSON's numbers only: NaN and Infinity (which Python's parser accepts) are refused.
-ParamValue = bool | int | Annotated[float, Field(allow_inf_nan=False)] | Line(100)  # type: ignore[valid-type]
+ShortText = Line(100)
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class ArmSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: ArmName
     weight: int = Field(ge=0, le=10_000)
-    params: dict[ParamName, ParamValue] = Field(default_factory=dict, max_length=20)
+    params: dict[ParamName, bool | int | FiniteFloat | ShortText] = Field(  # type: ignore[valid-type]
+        default_factory=dict, max_length=20)
 
 
 class ExperimentCreate(BaseModel):

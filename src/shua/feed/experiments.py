@@ -176,7 +176,8 @@ async def get(db: AsyncSession, *, key: str) -> Experiment:
     return experiment
 
 
-async def list_page(db: AsyncSession, *, cursor: str | None = None, limit: int = 50) -> tuple[list[Experiment], str | None]:
+async def list_page(db: AsyncSession, *, cursor: str | None = None,
+                    limit: int = 50) -> tuple[list[Experiment], str | None]:
     """Experiments, newest first, a page at a time."""
     state = decode_cursor(cursor) or {}
     query = select(Experiment).order_by(Experiment.id.desc()).limit(limit + 1)

@@ -21,7 +21,7 @@ ADMIN_PROBLEMS = {**PROBLEMS, 404: PROBLEMS[422], 409: PROBLEMS[422]}
 
 def experiment_read(row: Experiment) -> ExperimentRead:
     return ExperimentRead(
-        key=row.key, description=row.description, status=row.status,  # type: ignore[arg-type]
+        key=row.key, description=row.description, status=row.status,
         arms=[ArmRead(name=a.name, weight=a.weight, params=a.params) for a in experiments.arms_of(row)],
         started_at=row.started_at, stopped_at=row.stopped_at)
 

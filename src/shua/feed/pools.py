@@ -192,8 +192,8 @@ async def promote_due(db: AsyncSession, *, rules: PoolRules, limit: int = 500) -
                                         PoolEntry.status == TESTING)
         if verdict.promoted:
             nxt = min(entry.stage + 1, TOP_STAGE)
-            values = dict(stage=nxt, budget=rules.budget(nxt), stage_impressions=0, stage_entered_at=now,
-                          evaluated_at=now)
+            values: dict[str, object] = dict(stage=nxt, budget=rules.budget(nxt), stage_impressions=0,
+                                             stage_entered_at=now, evaluated_at=now)
         else:
             values = dict(status=SETTLED, evaluated_at=now)
         if getattr(await db.execute(still.values(**values)), "rowcount", 0):

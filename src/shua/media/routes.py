@@ -268,7 +268,7 @@ async def video_reads(db: AsyncSession, runtime: Runtime, items: list[Video], *,
         read.me = VideoMeRead(liked=me.liked, favourited=me.favourited, collection_id=me.collection_id)
         if v.id in stages:
             stage = stages[v.id]
-            read.pool = PoolStageRead(stage=stage.stage, status=stage.status,  # type: ignore[arg-type]
+            read.pool = PoolStageRead(stage=stage.stage, status=stage.status,
                                       impressions=stage.impressions, budget=stage.budget)
         reads.append(read)
     return reads
