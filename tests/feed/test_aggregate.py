@@ -10,15 +10,16 @@ from typing import Any
 
 import httpx2
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from shua.accounts.models import User
 from shua.config import Settings
 from shua.core import clock, jobs
 from shua.core.db import Database
+from shua.core.ids import new_id
 from shua.core.jobs import Job
 from shua.feed import events, pools
-from shua.feed.models import FeedSchedule, PoolEntry
+from shua.feed.models import FeedEvent, FeedSchedule, PoolEntry
 from shua.media.models import Video
 from shua.social import engagement
 from tests.factories import make_user, make_video
@@ -134,6 +135,20 @@ class TestAggregate:
             await asyncio.gather(batches(), folds(), folds())
         await fold(database)
         assert [(s.impressions, s.plays) for s in await stats(database, video, other)] == [(240, 0), (0, 48)]
+
+    async def test_a_fold_over_thousands_of_videos(self, database: Database) -> None:
+        (viewer,), _ = await world(database)
+        now = clock.utcnow()
+        rows = [{"id": new_id(), "user_id": viewer.id, "event_id": str(uuid.uuid4()), "video_id": 10_000 + i,
+                 "kind": "impression", "watch_ms": 0, "replays": 0, "at": now, "received_at": now}
+                for i in range(4000)]
+        async with database.transaction() as db:
+            for start in range(0, len(rows), 500):
+                await db.execute(insert(FeedEvent).values(rows[start:start + 500]))
+        assert await fold(database, batch=5000) == 4000  # 4000 counter rows: more values than asyncpg binds
+        async with database.transaction(write=False) as db:
+            found = await events.stats_of_many(db, [10_000, 13_999])
+        assert [s.impressions for s in found.values()] == [1, 1]
 
     async def test_pool_impressions_are_folded_with_the_counters(self, database: Database) -> None:
         (viewer,), (video, outside) = await world(database, videos=2)

@@ -72,6 +72,16 @@ class TestRecordEvents:
             play = (await db.scalars(select(FeedEvent).where(FeedEvent.kind == "play"))).one()
         assert (play.source, play.request_id, play.duration_ms) == ("trending", "req-1", 2000)
 
+    async def test_the_viewing_history_is_in_the_data_export(self, client: httpx2.AsyncClient,
+                                                               database: Database) -> None:
+        viewer = await sign_up(client, "viewer")
+        video = await public_video(database)
+        event = ev(video, "watch", watch_ms=2000, source="fresh")
+        await accepted(viewer, event)
+        exported = (await viewer.get("/api/v1/me/export")).json()["feed_events"]
+        assert exported == [{"event_id": event["event_id"], "video_id": str(video.id), "kind": "watch",
+                             "watch_ms": 2000, "replays": 0, "source": "fresh", "at": exported[0]["at"]}]
+
     async def test_the_same_event_id_from_two_users_is_two_events(
             self, client: httpx2.AsyncClient, database: Database) -> None:
         a, b = await sign_up(client, "alice"), await sign_up(client, "bob")

@@ -238,6 +238,7 @@ async def _lock_schedule(db: AsyncSession, name: str) -> FeedSchedule:
 _COUNTED = {IMPRESSION: "impressions", PLAY: "plays", COMPLETE: "completes", REPLAY: "replays",
             SKIP: "skips", NOT_INTERESTED: "not_interested"}
 _COLUMNS = ("impressions", "plays", "completes", "replays", "watch_ms", "skips", "not_interested")
+_UPSERT_ROWS = 1000
 
 
 async def fold_once(database: Database, *, batch: int, settle_ms: int) -> int:
@@ -263,12 +264,13 @@ async def fold_once(database: Database, *, batch: int, settle_ms: int) -> int:
         now = clock.utcnow()
         if deltas:
             values = [{"video_id": vid, **counts, "updated_at": now} for vid, counts in sorted(deltas.items())]
-            statement = _insert(db, VideoFeedStats).values(values)
-            statement = statement.on_conflict_do_update(
-                index_elements=["video_id"],
-                set_={**{name: getattr(VideoFeedStats, name) + statement.excluded[name] for name in _COLUMNS},
-                      "updated_at": statement.excluded.updated_at})
-            await db.execute(statement)
+            for start in range(0, len(values), _UPSERT_ROWS):  # asyncpg binds at most 32 767 values
+                statement = _insert(db, VideoFeedStats).values(values[start:start + _UPSERT_ROWS])
+                statement = statement.on_conflict_do_update(
+                    index_elements=["video_id"],
+                    set_={**{name: getattr(VideoFeedStats, name) + statement.excluded[name] for name in _COLUMNS},
+                          "updated_at": statement.excluded.updated_at})
+                await db.execute(statement)
             seen = [{"vid": vid, "n": c["impressions"]} for vid, c in sorted(deltas.items()) if c["impressions"]]
             if seen:
                 pool = cast("Table", PoolEntry.__table__)
@@ -399,3 +401,11 @@ async def training_interactions(db: AsyncSession, since: datetime) -> list[Inter
                         not_interested=bool(r.not_interested),
                         last_at=r.last_at)
             for r in (await db.execute(query)).all()]
+
+
+async def export_events(db: AsyncSession, user_id: int, limit: int = 100_000) -> list[dict[str, Any]]:
+    """The user's viewing history for their data export (the newest `limit` events)."""
+    rows = (await db.scalars(select(FeedEvent).where(FeedEvent.user_id == user_id)
+                             .order_by(FeedEvent.received_at.desc(), FeedEvent.id.desc()).limit(limit))).all()
+    return [{"event_id": r.event_id, "video_id": str(r.video_id), "kind": r.kind, "watch_ms": r.watch_ms,
+             "replays": r.replays, "source": r.source, "at": r.at.isoformat()} for r in rows]

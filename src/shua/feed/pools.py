@@ -37,6 +37,7 @@ class PoolRules:
     min_cohort: int = 5
     baseline_completion: float = 0.30
     baseline_like: float = 0.03
+    cohort_sample: int = 1000
 
     def budget(self, stage: int) -> int | None:
         return self.budgets[stage] if stage < len(self.budgets) else None
@@ -148,8 +149,11 @@ class Cohort:
 
 
 async def cohort_of(db: AsyncSession, stage: int, rules: PoolRules) -> Cohort:
+    """The stage's current cohort: its newest `cohort_sample` videos (a bounded, recent sample
+    when the stage holds many) with at least `min_plays` plays."""
     ids = list((await db.scalars(select(PoolEntry.video_id).where(
-        PoolEntry.stage == stage, PoolEntry.status.in_((TESTING, SETTLED))))).all())
+        PoolEntry.stage == stage, PoolEntry.status.in_((TESTING, SETTLED)))
+        .order_by(PoolEntry.video_id.desc()).limit(rules.cohort_sample))).all())
     rates = await _rates(db, ids)
     return Cohort(members={vid: r for vid, r in rates.items() if r.plays >= rules.min_plays}, rules=rules)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from shua import runtime
+from shua.accounts.service import EXPORTERS
 from shua.config import Settings
 from shua.core import jobs
 from shua.core.db import Database
@@ -68,6 +69,7 @@ async def leave_pool(database: Database, payload: dict[str, Any]) -> None:
         await pools.leave(db, video_id=video_id)
 
 
+EXPORTERS["feed_events"] = events.export_events
 subscribe("video.ready", "feed.enter_pool")
 subscribe("video.updated", "feed.enter_pool")
 subscribe("video.deleted", "feed.leave_pool")
