@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import uuid
 from typing import Any
 
@@ -21,6 +22,7 @@ from shua.media import videos as media_videos
 from shua.media.models import DAILY, PRIVATE, Video
 from shua.social import engagement, graph
 from tests.factories import make_user, make_video
+from tests.helpers import Browser
 
 RULES = pools.PoolRules(budgets=(10, 100, 1000), min_plays=5, z=1.28, min_cohort=3,
                         baseline_completion=0.3, baseline_like=0.03)
@@ -216,3 +218,36 @@ class TestWilson:
         assert pools.wilson_lower(50, 100, 0) == pytest.approx(0.5)
         assert pools.wilson_lower(500, 1000, 1.28) > pools.wilson_lower(5, 10, 1.28)  # more data, tighter
         assert pools.wilson_lower(12, 10, 1.28) == pools.wilson_lower(10, 10, 1.28)  # capped at 100 %
+
+
+class TestCreatorView:
+    async def test_the_owner_sees_the_stage_and_others_do_not(self, client: httpx2.AsyncClient,
+                                                              database: Database) -> None:
+        owner = Browser(client)
+        me = await owner.signup("creator")
+        async with database.transaction() as db:
+            row = await db.get(User, int(me["user"]["id"]))
+            assert row is not None
+            video = await make_video(db, row)
+        await enter(database, video)
+        mine = (await owner.get("/api/v1/me/videos")).json()[0]
+        assert mine["pool"] == {"stage": 0, "status": "testing", "impressions": 0, "budget": 10}
+        page = (await owner.get(f"/v/{video.id}", headers={"Accept-Language": "zh-CN"})).text
+        assert "测试中：本阶段已曝光 0 / 10 次。" in page and 'aria-current="step"' in page
+
+        async with database.transaction() as db:
+            await db.execute(update(PoolEntry).values(status="settled", stage=2))
+        page = (await owner.get(f"/v/{video.id}", headers={"Accept-Language": "zh-CN"})).text
+        assert "流量池 · 热门流量池" in page and "已稳定在这一阶段" in page
+        async with database.transaction() as db:
+            await db.execute(update(PoolEntry).values(status="testing", stage=3, budget=None))
+        page = (await owner.get(f"/v/{video.id}", headers={"Accept-Language": "en"})).text
+        assert "Recommended widely: no impression limit." in page
+        grid = (await owner.get("/me", headers={"Accept-Language": "en"})).text
+        assert re.search(r'class="badge badge--pool">\s*Everyone\s*</span>', grid)
+
+        stranger = Browser(client)
+        client.cookies.clear()
+        await stranger.signup("stranger")
+        assert (await stranger.get(f"/api/v1/videos/{video.id}")).json()["pool"] is None
+        assert 'id="pool-stage"' not in (await stranger.get(f"/v/{video.id}")).text

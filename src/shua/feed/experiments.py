@@ -294,8 +294,11 @@ async def readout(db: AsyncSession, *, key: str, session_gap: timedelta = timede
             break
         after = rows[-1].id
     likes: dict[int, int] = defaultdict(int)
-    for user_id, _video, _at in await engagement.likes_by(db, user_ids=list(users), since=since, until=until):
-        likes[user_id] += 1
+    people = sorted(users)
+    for start in range(0, len(people), 5000):  # a bounded IN list per query
+        for user_id, _video, _at in await engagement.likes_by(db, user_ids=people[start:start + 5000],
+                                                               since=since, until=until):
+            likes[user_id] += 1
     arms = {arm.name: ArmReadout(arm=arm.name) for arm in arms_of(experiment)}
     for user_id, user in users.items():
         out = arms[arm_for(user_id, experiment)]
