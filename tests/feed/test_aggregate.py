@@ -247,7 +247,7 @@ class TestReads:
         (u, v), (a, b) = await world(database, viewers=2, videos=2)  # 10 s videos
         await ingest(database, u, e(a), e(a, "play"), e(a, "watch", watch_ms=4000),
                      e(a, "watch", watch_ms=15_000, replays=1), e(a, "replay"), e(a, "complete"))
-        await ingest(database, u, e(b, "watch", watch_ms=900), e(b, "not_interested"))
+        await ingest(database, u, e(b, "watch", watch_ms=900), e(b, "skip"), e(b, "not_interested"))
         await ingest(database, v, e(a, "watch", watch_ms=5000))
         async with database.transaction(write=False) as db:
             rows = await events.training_interactions(db, since=clock.utcnow() - timedelta(hours=1))

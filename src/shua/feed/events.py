@@ -102,11 +102,11 @@ def _insert(db: AsyncSession, model: type[FeedEvent] | type[VideoFeedStats]) -> 
 
 
 def _leave_kind(kind: str, watch_ms: int, skip_ms: int, duration_ms: int | None) -> str:
-    """Leaving an item is one `watch` or `skip`, and the server, not the client, applies N: a
-    view shorter than N that did not reach the end is a skip, anything longer a watch."""
-    if kind in (WATCH, SKIP):
-        early = watch_ms < skip_ms and not (duration_ms and watch_ms >= duration_ms)
-        return SKIP if early else WATCH
+    """The server, not the client, applies N: a `skip` that says it was watched for N or more,
+    or to the end, is a `watch` (its time still counts). A `watch` carries the view's time and
+    is never a skip by itself; a client leaving early sends `skip` as well."""
+    if kind == SKIP and (watch_ms >= skip_ms or (duration_ms and watch_ms >= duration_ms)):
+        return WATCH
     return kind
 
 

@@ -36,7 +36,8 @@ async def record_events(body: EventBatch, auth: CurrentAuth, db: DB, runtime: Ru
     result = await events.ingest(
         db, user_id=auth.user.id, limits=limits_of(settings), aggregate_every=settings.feed_aggregate_seconds,
         events=[events.EventIn(event_id=e.event_id, video_id=e.video_id, kind=e.kind, at=e.at, watch_ms=e.watch_ms,
-                               replays=e.replays, source=e.source, request_id=e.request_id) for e in body.events])
+                               replays=e.replays, source=e.source or None, request_id=e.request_id or None)
+                for e in body.events])
     return EventsAccepted(accepted=result.accepted, duplicates=result.duplicates,
                           dropped=[DroppedEvent(event_id=event_id, reason=reason)
                                    for event_id, reason in result.dropped])

@@ -14,6 +14,8 @@ from shua.core.text import Line
 Kind = Literal["impression", "play", "watch", "complete", "replay", "skip", "not_interested",
                "like", "share", "follow", "comment"]
 DropReason = Literal["video_unavailable", "own_video", "future", "too_old", "watch_exceeds_duration"]
+SourceText = Line(32)
+RequestText = Line(64)
 MAX_WATCH_MS = 86_400_000  # a day: beyond any video; the per-video bound is checked against its duration
 
 
@@ -28,10 +30,10 @@ class EventCreate(BaseModel):
     at: AwareDatetime = Field(description="When it happened, by the client's clock (with its offset)")
     watch_ms: int = Field(0, ge=0, le=MAX_WATCH_MS, description="Watched this view, replays included")
     replays: int = Field(0, ge=0, le=1000, description="Times it looped during this view")
-    source: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.:-]{1,32}$")] | None = Field(
-        None, description="The candidate source the feed named for the item")
-    request_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = Field(
-        None, description="The feed page's request id")
+    source: SourceText | None = Field(  # type: ignore[valid-type]
+        None, description="The candidate source the feed named for the item (empty: none)")
+    request_id: RequestText | None = Field(  # type: ignore[valid-type]
+        None, description="The request id of the feed page it was on (empty: none)")
 
 
 class EventBatch(BaseModel):
