@@ -189,6 +189,18 @@ class TestChain:
         await ingest(database, viewer, e(video))  # a live chain: the batch schedules nothing more
         assert len(await self._queued(database)) == 1
 
+    async def test_a_backlog_is_folded_run_after_run(self, client: httpx2.AsyncClient, database: Database,
+                                                     settings: Settings) -> None:
+        (viewer,), (video,) = await world(database)
+        settings.feed_aggregate_batch = 2  # 2 × 20 per run: 45 events take two runs back to back
+        for _ in range(3):
+            await ingest(database, viewer, *[e(video) for _ in range(15)])
+        clock.travel(31)
+        assert await jobs.drain(database) == 2
+        assert (await stats(database, video))[0].impressions == 45
+        (nxt,) = await self._queued(database)
+        assert nxt.run_at - clock.utcnow() > timedelta(seconds=29)  # caught up: back to every 30 s
+
     async def test_a_dead_chain_is_restarted_and_a_late_one_ends(self, client: httpx2.AsyncClient,
                                                                  database: Database) -> None:
         (viewer,), (video,) = await world(database)

@@ -208,8 +208,11 @@ async def reschedule(db: AsyncSession, name: str, task_name: str, *, token: int 
     return True
 
 
-def next_delay(every: float, folded: int, idle_runs: int) -> float:
-    """Every `every` seconds while events arrive; doubling up to ten minutes while idle."""
+def next_delay(every: float, folded: int, idle_runs: int, *, backlog: bool = False) -> float:
+    """At once while a backlog remains; every `every` seconds while events arrive; doubling up
+    to ten minutes while idle."""
+    if backlog:
+        return 0.0
     return every if folded else min(MAX_IDLE_SECONDS, every * 2 ** min(idle_runs, 10))
 
 
@@ -283,7 +286,8 @@ async def fold_once(database: Database, *, batch: int, settle_ms: int) -> int:
 
 
 async def aggregate(database: Database, *, batch: int = 5000, settle_ms: int = 2000, max_batches: int = 20) -> int:
-    """Fold every settled new event, `batch` at a time; how many were folded."""
+    """Fold settled new events, `batch` at a time and at most `max_batches` batches (a run
+    stays short; the caller comes back at once when it folded that many); how many were folded."""
     total = 0
     for _ in range(max_batches):
         folded = await fold_once(database, batch=batch, settle_ms=settle_ms)

@@ -27,13 +27,14 @@ async def aggregate(database: Database, payload: dict[str, Any]) -> None:
     """Fold new events, queue a pool evaluation when budgets ran out, and schedule the next run
     (sooner while events arrive, later while idle). A stale chain's run folds, then ends."""
     settings = runtime.current().settings
-    folded = await events.aggregate(database, batch=settings.feed_aggregate_batch,
-                                    settle_ms=settings.feed_aggregate_settle_ms)
+    batch, batches = settings.feed_aggregate_batch, 20
+    folded = await events.aggregate(database, batch=batch, settle_ms=settings.feed_aggregate_settle_ms,
+                                    max_batches=batches)
     idle = 0 if folded else int(payload.get("idle", 0)) + 1
     async with database.transaction() as db:
         if folded and await pools.any_due(db):
             await jobs.enqueue(db, pools.PROMOTE_TASK, {})
-        delay = events.next_delay(settings.feed_aggregate_seconds, folded, idle)
+        delay = events.next_delay(settings.feed_aggregate_seconds, folded, idle, backlog=folded >= batch * batches)
         await events.reschedule(db, events.AGGREGATE, events.AGGREGATE_TASK, token=parse_id(payload.get("token")),
                                 after=delay, payload={"idle": idle})
 
