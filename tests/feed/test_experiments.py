@@ -259,6 +259,7 @@ class TestCommands:
         missing = await shua("stop", "nope")
         assert missing.exit_code == 1 and "feed.experiment_not_found" in missing.output
         assert (await shua("readout", "nope")).exit_code == 1
+        assert (await shua("stop", "x\x00")).exit_code == 1  # not found, not a database error
 
 
 class TestAdminApi:
@@ -301,6 +302,8 @@ class TestAdminApi:
         r = await root.post("/api/v1/admin/experiments/follow-share/stop")
         assert r.status_code == 200 and r.json()["status"] == "stopped" and r.json()["stopped_at"]
         assert_problem(await root.post("/api/v1/admin/experiments/nope/stop"), 404, "feed.experiment_not_found")
+        for hostile in ("x%00", "%00", "Bad", "x" * 41):
+            assert_problem(await root.get(f"/api/v1/admin/experiments/{hostile}/readout"), 422, "request.invalid")
         assert_problem(await root.get("/api/v1/admin/experiments", params={"cursor": "e30x"}), 422,
                        "request.invalid")
 

@@ -170,7 +170,8 @@ async def create(db: AsyncSession, *, key: str, arms: list[Arm], description: st
 
 
 async def get(db: AsyncSession, *, key: str) -> Experiment:
-    experiment = await db.scalar(select(Experiment).where(Experiment.key == key))
+    # A key that cannot exist (NUL, which PostgreSQL refuses in text, say) is simply not found.
+    experiment = await db.scalar(select(Experiment).where(Experiment.key == key)) if KEY_RE.match(key) else None
     if experiment is None:
         raise ExperimentNotFound(key=key[:40])
     return experiment

@@ -15,7 +15,7 @@ from shua.feed.models import Experiment
 from shua.web.deps import DB, AdminAuth, RuntimeDep
 
 admin = APIRouter(prefix="/api/v1/admin/experiments", tags=["admin"])
-Key = Annotated[str, Path(max_length=40)]
+Key = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_.-]{0,39}$", description="The experiment's key")]
 ADMIN_PROBLEMS = {**PROBLEMS, 404: PROBLEMS[422], 409: PROBLEMS[422]}
 
 
