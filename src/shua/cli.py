@@ -296,7 +296,7 @@ def experiments_create(
     async def create(rt: Runtime) -> str:
         arms = [experiments.parse_arm(spec) for spec in arm]
         async with rt.database.transaction() as db:
-            row = await experiments.create(db, key=key, arms=arms, description=description[:200])
+            row = await experiments.create(db, key=key, arms=arms, description=description)
             return row.key
 
     try:

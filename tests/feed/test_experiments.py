@@ -229,6 +229,10 @@ class TestCommands:
         assert again.exit_code == 1 and "feed.experiment_exists" in again.output
         bad = await shua("create", "bad-arms", "--arm", "a:1:follow_share=2", "--arm", "b:1")
         assert bad.exit_code == 1 and "feed.experiment_invalid" in bad.output
+        for hostile in (["--arm", "a:1:label=x\x00y", "--arm", "b:1"], ["--arm", "a:1", "--arm", "b:1",
+                                                                      "--description", "a\x00b"]):
+            nul = await shua("create", "nul", *hostile)
+            assert nul.exit_code == 1 and "feed.experiment_invalid" in nul.output, nul.output
 
         listed = await shua("list")
         assert listed.exit_code == 0, listed.output

@@ -94,8 +94,8 @@ def validate_arms(arms: list[Arm]) -> list[Arm]:
         for name, value in arm.params.items():
             if not PARAM_RE.match(name):
                 raise ExperimentInvalid("A parameter name is lowercase letters, digits and _", param=name[:40])
-            if isinstance(value, str) and len(value) > 100:
-                raise ExperimentInvalid("Parameter values are short", param=name)
+            if isinstance(value, str) and (len(value) > 100 or not _printable(value)):
+                raise ExperimentInvalid("Parameter values are short lines of text", param=name)
             if name in KNOWN_PARAMS:
                 low, high = KNOWN_PARAMS[name]
                 if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
@@ -103,6 +103,10 @@ def validate_arms(arms: list[Arm]) -> list[Arm]:
     if sum(a.weight for a in arms) <= 0:
         raise ExperimentInvalid("At least one arm needs a weight above zero")
     return arms
+
+
+def _printable(text: str) -> bool:
+    return not any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
 def parse_arm(spec: str) -> Arm:
@@ -154,6 +158,8 @@ async def create(db: AsyncSession, *, key: str, arms: list[Arm], description: st
     if not KEY_RE.match(key):
         raise ExperimentInvalid("A key is lowercase letters, digits, '.', '_' and '-'", key=key[:40])
     validate_arms(arms)
+    if len(description) > 200 or not _printable(description):
+        raise ExperimentInvalid("The description is one line of at most 200 characters")
     if await db.scalar(select(Experiment.id).where(Experiment.key == key)) is not None:
         raise ExperimentExists(key=key)
     mine = {name for arm in arms for name in arm.params}
