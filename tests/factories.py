@@ -35,7 +35,8 @@ async def make_video(db: AsyncSession, owner: User, *, caption: str = "", visibi
     video = Video(
         id=new_id(), owner_id=owner.id, caption=caption, hashtags=[], mentions=overrides.pop("mentions", []),
         visibility=visibility,
-        allow_comments=True, allow_duets=True, status=status, process_attempts=1, duration_ms=2000,
+        allow_comments=True, allow_duets=True, status=status, process_attempts=1,
+        duration_ms=overrides.pop("duration_ms", 2000),
         width=360, height=640, cover_ms=0, created_at=now, updated_at=now,
         playable_at=now if playable else None, ready_at=now if playable and status == READY else None,
         **overrides,

@@ -33,6 +33,8 @@ social_app = typer.Typer(help="Maintain the social graph and engagement.", no_ar
 app.add_typer(social_app, name="social")
 feed_app = typer.Typer(help="Train and evaluate the recommender.", no_args_is_help=True)
 app.add_typer(feed_app, name="feed")
+experiments_app = typer.Typer(help="Define, stop and read out A/B experiments on the feed.", no_args_is_help=True)
+app.add_typer(experiments_app, name="experiments")
 console = Console()
 
 
@@ -355,6 +357,108 @@ def _eval_table(report: evaluate_module.Report) -> Table:
         if result.test:
             table.add_row("", "test", *(f"{result.test[m]:.4f}" for m in metrics), end_section=True)
     return table
+@experiments_app.command("create")
+def experiments_create(
+    key: str,
+    arm: Annotated[list[str], typer.Option(
+        "--arm", help="NAME:WEIGHT[:param=value,…], e.g. control:50:follow_share=0.10")],
+    description: Annotated[str, typer.Option(help="What the experiment tests")] = "",
+) -> None:
+    """Define and start an experiment; users are bucketed into its arms by weight."""
+    from shua.core.errors import ShuaError
+    from shua.feed import experiments
+
+    async def create(rt: Runtime) -> str:
+        arms = [experiments.parse_arm(spec) for spec in arm]
+        async with rt.database.transaction() as db:
+            row = await experiments.create(db, key=key, arms=arms, description=description)
+            return row.key
+
+    try:
+        made = _run(create)
+    except ShuaError as exc:
+        console.print(f"[red]{exc.code}: {exc.message}[/] {exc.details or ''}")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]✓[/] experiment {made} running")
+
+
+@experiments_app.command("list")
+def experiments_list() -> None:
+    """Every experiment with its arms and status."""
+    from shua.feed import experiments
+
+    async def rows(rt: Runtime) -> list[tuple[str, str, str, str, str]]:
+        found = []
+        async with rt.database.transaction(write=False) as db:
+            cursor: str | None = None
+            while True:
+                page, cursor = await experiments.list_page(db, cursor=cursor, limit=100)
+                for e in page:
+                    arms = ", ".join(f"{a.name} {a.weight}" + (f" {a.params}" if a.params else "")
+                                     for a in experiments.arms_of(e))
+                    found.append((e.key, e.status, arms, e.started_at.strftime("%Y-%m-%d %H:%M"),
+                                  e.stopped_at.strftime("%Y-%m-%d %H:%M") if e.stopped_at else ""))
+                if cursor is None:
+                    return found
+
+    found = _run(rows)
+    if not found:
+        console.print("no experiments")
+        return
+    table = Table("key", "status", "arms (weight, params)", "started (UTC)", "stopped (UTC)")
+    for row in found:
+        table.add_row(*row)
+    console.print(table)
+
+
+@experiments_app.command("stop")
+def experiments_stop(key: str) -> None:
+    """Stop an experiment: its parameters no longer apply; its readout stays."""
+    from shua.core.errors import ShuaError
+    from shua.feed import experiments
+
+    async def stop(rt: Runtime) -> None:
+        async with rt.database.transaction() as db:
+            await experiments.stop(db, key=key)
+
+    try:
+        _run(stop)
+    except ShuaError as exc:
+        console.print(f"[red]{exc.code}: {exc.message}[/]")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]✓[/] experiment {key} stopped")
+
+
+@experiments_app.command("readout")
+def experiments_readout(key: str) -> None:
+    """Per arm: users, sessions, dwell per session, completion rate, likes per session, next-day
+    retention (a session ends after a gap of SHUA_FEED_SESSION_GAP_MINUTES, 30 by default)."""
+    from datetime import timedelta
+
+    from shua.core.errors import ShuaError
+    from shua.feed import experiments
+
+    settings = get_settings()
+
+    async def read(rt: Runtime) -> experiments.Readout:
+        async with rt.database.transaction(write=False) as db:
+            return await experiments.readout(db, key=key,
+                                             session_gap=timedelta(minutes=settings.feed_session_gap_minutes))
+
+    try:
+        result = _run(read)
+    except ShuaError as exc:
+        console.print(f"[red]{exc.code}: {exc.message}[/]")
+        raise typer.Exit(1) from exc
+    title = f"{result.key}: {result.since:%Y-%m-%d %H:%M} → {result.until:%Y-%m-%d %H:%M} UTC"
+    table = Table("arm", "users", "sessions", "dwell / session (s)", "completion", "likes / session",
+                  "next-day retention", title=title)
+    for arm in result.arms:
+        retention = arm.next_day_retention
+        table.add_row(arm.arm, str(arm.users), str(arm.sessions), f"{arm.dwell_per_session_s:.1f}",
+                      f"{arm.completion_rate:.1%}", f"{arm.likes_per_session:.2f}",
+                      "–" if retention is None else f"{retention:.1%} of {arm.retention_eligible}")
+    console.print(table)
 
 
 @app.command()

@@ -61,6 +61,32 @@ class Settings(BaseSettings):
     comment_rate: str = "20/minute"  # per user: posting comments and replies
     share_rate: str = "60/minute"  # per user: recorded shares (each one counts)
     message_rate: str = "30/minute"  # per user: direct messages sent
+    # Feed events (feed/events.py): batches per user, events per batch, how far ahead of ours a
+    # client's clock may run and how old an event may be, the slack on watch time over
+    # duration × (replays + 1), and what counts as a skip (left within this many seconds).
+    feed_events_rate: str = "60/minute"
+    feed_max_batch: int = Field(default=200, ge=1, le=1000)
+    feed_event_skew_seconds: float = Field(default=120.0, ge=0, le=3600)
+    feed_event_max_age_hours: float = Field(default=72.0, gt=0, le=24 * 30)
+    feed_watch_slack_ms: int = Field(default=2000, ge=0, le=60_000)
+    feed_skip_seconds: float = Field(default=3.0, ge=0, le=60)
+    # The aggregate job folds new events into video_feed_stats this often (longer while idle);
+    # events younger than the settle time wait for the next run (clocks of different hosts).
+    feed_aggregate_seconds: float = Field(default=30.0, gt=0, le=3600)
+    feed_aggregate_batch: int = Field(default=5000, ge=1, le=100_000)
+    feed_aggregate_settle_ms: int = Field(default=2000, ge=0, le=600_000)
+    # New-video traffic pools (feed/pools.py, ARCHITECTURE.md): impression budgets of stages 0,
+    # 1, 2 (stage 3 is unbounded); a video is promoted when the Wilson lower bounds (z) of its
+    # completion and like rates, over at least min-plays plays, beat its stage cohort's averages
+    # (the baselines stand in while the cohort has fewer than min-cohort other videos).
+    feed_pool_budgets: tuple[int, int, int] = (200, 2000, 20000)
+    feed_pool_min_plays: int = Field(default=50, ge=1)
+    feed_pool_z: float = Field(default=1.28, ge=0, le=5)
+    feed_pool_min_cohort: int = Field(default=5, ge=1)
+    feed_pool_baseline_completion: float = Field(default=0.30, ge=0, le=1)
+    feed_pool_baseline_like: float = Field(default=0.03, ge=0, le=1)
+    # Experiment readouts: a gap longer than this between a user's events starts a new session.
+    feed_session_gap_minutes: float = Field(default=30.0, gt=0)
     # Live updates (Server-Sent Events): a comment line this often keeps proxies from closing an
     # idle stream and is when a revoked session is noticed; a connection buffers at most this many
     # events before it is told to refetch instead.

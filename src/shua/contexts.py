@@ -7,6 +7,8 @@ def load_all() -> None:
     import shua.accounts.models
     import shua.accounts.tasks
     import shua.core.jobs
+    import shua.feed.models
+    import shua.feed.tasks
     import shua.media.models
     import shua.media.tasks
     import shua.social.engagement_models

@@ -135,7 +135,8 @@ class TestPostVideo:
         tile = page.locator("#works a")
         await expect(tile).to_have_count(1)
         await expect(tile).to_have_attribute("href", f"/v/{video_id}")
-        await expect(page.locator("#works .badge")).to_have_count(0)
+        await expect(page.locator("#works .badge:not(.badge--pool)")).to_have_count(0)  # no "processing"
+        await expect(page.locator("#works .badge--pool")).to_have_text(["初始池"])  # its traffic-pool stage
         await expect(page.locator("#works img")).to_have_js_property("complete", True)
         assert await page.locator("#works img").evaluate("img => img.naturalWidth") > 0
         await snap(page, "zh-CN-me-videos")

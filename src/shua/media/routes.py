@@ -27,6 +27,8 @@ from shua.core.errors import InvalidRequest, ShuaError, UnsupportedMediaType
 from shua.core.ids import ID
 from shua.core.storage import InvalidKey, LocalStorage, Storage
 from shua.core.text import Paragraph
+from shua.feed import pools
+from shua.feed.events_schemas import PoolStageRead
 from shua.media import playback, poster, uploads, videos
 from shua.media.models import DELETED, Video, is_watchable
 from shua.runtime import Runtime
@@ -235,6 +237,7 @@ class VideoRead(BaseModel):
     renditions: list[RenditionRead]
     stats: VideoStatsRead = Field(default_factory=VideoStatsRead, description="Likes, comments, shares, favourites")
     me: VideoMeRead = Field(default_factory=VideoMeRead, description="Whether you liked and favourited it")
+    pool: PoolStageRead | None = Field(None, description="Its traffic-pool stage: shown to its creator only")
 
 
 def _url(runtime: Runtime, video: Video, key: str, open_url: bool) -> str:
@@ -256,12 +259,17 @@ async def video_reads(db: AsyncSession, runtime: Runtime, items: list[Video], *,
     closed = await graph.private_accounts_among(db, list({v.owner_id for v in items}))
     stats = await engagement.stats_of_many(db, ids)
     states = await engagement.viewer_states(db, viewer_id=viewer_id, video_ids=ids)
+    stages = await pools.stage_of_many(db, [v.id for v in items if viewer_id is not None and v.owner_id == viewer_id])
     reads = []
     for v in items:
         read = _to_read(runtime, v, files[v.id], v.owner_id not in closed)
         s, me = stats[v.id], states[v.id]
         read.stats = VideoStatsRead(likes=s.likes, comments=s.comments, shares=s.shares, favourites=s.favourites)
         read.me = VideoMeRead(liked=me.liked, favourited=me.favourited, collection_id=me.collection_id)
+        if v.id in stages:
+            stage = stages[v.id]
+            read.pool = PoolStageRead(stage=stage.stage, status=stage.status,
+                                      impressions=stage.impressions, budget=stage.budget)
         reads.append(read)
     return reads
 

@@ -133,6 +133,21 @@ async def recent_likes(db: AsyncSession, *, user_id: int, limit: int = 20) -> li
     """The videos the user liked most recently, newest first (the feed's "more like this")."""
     query = select(Like.video_id).where(Like.user_id == user_id).order_by(Like.created_at.desc()).limit(limit)
     return list((await db.scalars(query)).all())
+async def likes_by(db: AsyncSession, *, user_ids: list[int], since: datetime | None = None,
+                   until: datetime | None = None, limit: int | None = None) -> list[tuple[int, int, datetime]]:
+    """The current likes of some users as (user_id, video_id, liked_at), newest first (the
+    feed's online freshness and its experiment readouts)."""
+    if not user_ids:
+        return []
+    query = select(Like.user_id, Like.video_id, Like.created_at).where(Like.user_id.in_(set(user_ids)))
+    if since is not None:
+        query = query.where(Like.created_at >= since)
+    if until is not None:
+        query = query.where(Like.created_at < until)
+    query = query.order_by(Like.created_at.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return [(user_id, video_id, at) for user_id, video_id, at in (await db.execute(query)).all()]
 
 
 async def unlike(db: AsyncSession, *, user_id: int, video: Video) -> bool:

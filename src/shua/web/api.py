@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shua.accounts import routes as accounts
+from shua.feed import events_routes as feed_events
+from shua.feed import experiments_routes as experiments
 from shua.feed import routes as feed
 from shua.media import routes as uploads
 from shua.social import engagement_routes as engagement
@@ -22,6 +24,8 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(uploads.videos_router)
     app.include_router(uploads.playback_router)
     app.include_router(feed.router)
+    app.include_router(feed_events.router)
+    app.include_router(experiments.admin)
     app.include_router(social.router)
     app.include_router(social.admin)
     app.include_router(moments.router)

@@ -340,7 +340,8 @@ async def show_video(
     return render(request, "video.html", viewer=viewer, locale=locale, title="video.title",
                   tab="me" if is_owner else None, video=video, owner=owner, is_owner=is_owner,
                   failure=failure, caption=caption_parts(video.caption),
-                  renditions=[r.model_dump() for r in video.renditions], video_json=video.model_dump(mode="json"))
+                  renditions=[r.model_dump() for r in video.renditions], video_json=video.model_dump(mode="json"),
+                  pool_budgets=runtime.settings.feed_pool_budgets)
 
 
 # ---------- 消息: the inbox, notifications, message requests and chats ----------
