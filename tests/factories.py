@@ -33,7 +33,8 @@ async def make_video(db: AsyncSession, owner: User, *, caption: str = "", visibi
     """A processed video with one 360p rendition and a poster on record (no files on disk)."""
     now = created_at or clock.utcnow()
     video = Video(
-        id=new_id(), owner_id=owner.id, caption=caption, hashtags=[], mentions=overrides.pop("mentions", []),
+        id=new_id(), owner_id=owner.id, caption=caption, hashtags=overrides.pop("hashtags", []),
+        mentions=overrides.pop("mentions", []),
         visibility=visibility,
         allow_comments=True, allow_duets=True, status=status, process_attempts=1,
         duration_ms=overrides.pop("duration_ms", 2000),

@@ -286,6 +286,37 @@ def social_recount() -> None:
     console.print(table)
 
 
+@feed_app.command("train")
+def feed_train(
+    days: Annotated[float, typer.Option(help="Learn from this many days of the event log")] = 90.0,
+    dim: Annotated[int, typer.Option(help="Embedding dimensions")] = 32,
+) -> None:
+    """Retrain the recommender from the event log; serving picks the new model up by itself."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from shua.feed import learning
+
+    if not (1 <= days <= 3650) or not (4 <= dim <= 512):
+        console.print("[red]--days is 1..3650 and --dim 4..512[/]")
+        raise typer.Exit(2)
+    steps = ("reading the event log", "training", "saving the model")
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task(steps[0], total=len(steps))
+
+        def say(what: str) -> None:
+            progress.update(task, description=what, advance=1 if not what.startswith("reading") else 0)
+
+        model = _run(lambda rt: learning.retrain(rt.database, rt.settings.var_dir, days=days, dim=dim, progress=say))
+        progress.update(task, completed=len(steps))
+    if model is None:
+        console.print("[yellow]nothing to learn from yet: the event log is empty (the feed serves trending)[/]")
+        raise typer.Exit(1)
+    trained = model.meta.get("trained_on", {})
+    ranker = "with a ranker" if model.ranker_text else "no ranker yet (too few users)"
+    console.print(f"[green]✓[/] model trained on {trained.get('interactions', 0):,} interactions from "
+                  f"{trained.get('users', 0):,} users over {trained.get('items', 0):,} videos, {ranker}")
+
+
 @feed_app.command("eval")
 def feed_eval(
     data: Annotated[Path, typer.Option("--data", help="A dataset folder: ml-100k, KuaiRec 2.0 or kuairec-side")],

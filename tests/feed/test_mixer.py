@@ -59,7 +59,7 @@ class TestDiversity:
                 for i in range(12)]
         page = mix(rows, size=6, follow_share=0.0, state=MixState())
         topics = [c.topic for c in page]
-        assert topics[:3] != ["cats", "cats", "cats"] and "food" in topics[:3]
+        assert topics[:3] == ["cats", "cats", "food"]  # two of the best topic, then a change
 
     def test_a_forged_state_is_harmless(self) -> None:
         for junk in (None, 3, "x", {"c": "lots", "o": "-1; drop", "t": [1, {}]}, {"c": 1e9}):

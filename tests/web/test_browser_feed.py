@@ -150,3 +150,51 @@ class TestAdaptivePlayback:
         }""", timeout=30_000)
         src = await page.locator("#player").evaluate("v => v.currentSrc")
         assert src.endswith("/hls/master.m3u8"), src
+
+
+class TestNotInterested:
+    async def test_long_press_not_interested_removes_the_topic_now_and_later(self, tab: Tab,
+                                                                            database: Database) -> None:
+        from tests.factories import make_user, make_video
+
+        async with database.transaction() as db:
+            for topic in ("cats", "food", "sport"):
+                for i in range(3):
+                    creator = await make_user(db, f"{topic}{i}")
+                    await make_video(db, creator, caption=f"#{topic} {i}", hashtags=[topic], duration_ms=8000)
+        page = tab.page
+        await sign_up(page, "picky", nickname="挑剔")
+        sent: list[dict[str, Any]] = []
+
+        async def capture(route: Any) -> None:
+            sent.extend(route.request.post_data_json["events"])
+            await route.continue_()
+
+        await page.route("**/api/v1/feed/events", capture)
+        await page.goto("/")
+        slides = page.locator("#feed .slide")
+        await expect(slides).to_have_count(8)
+        first_topic = (await slides.first.locator(".slide__tag").first.text_content() or "").lstrip("#")
+        box = await slides.first.bounding_box()
+        assert box is not None
+        await page.mouse.move(box["x"] + 120, box["y"] + 300)
+        await page.mouse.down()
+        await page.wait_for_timeout(800)
+        await page.mouse.up()
+        menu = page.locator("#slide-menu")
+        await expect(menu).to_be_visible()
+        await snap(page, "zh-CN-feed-long-press")
+        await menu.get_by_role("button", name="不感兴趣").click()
+        await expect(page.locator("#toast")).to_have_text("好的，将减少此类推荐")
+        remaining = await page.locator("#feed .slide .slide__tag").all_text_contents()
+        assert all(tag != f"#{first_topic}" for tag in remaining[1:]), remaining  # none ahead of us
+        for _ in range(60):  # batches go out every few seconds
+            if any(e["kind"] == "not_interested" for e in sent):
+                break
+            await page.wait_for_timeout(250)
+        kinds = {e["kind"] for e in sent}
+        assert {"impression", "not_interested"} <= kinds, kinds
+        await page.goto("/")  # a new session: the server leaves that topic out too
+        await expect(slides.first).to_be_visible()
+        tags = await page.locator("#feed .slide .slide__tag").all_text_contents()
+        assert f"#{first_topic}" not in tags, tags

@@ -9,9 +9,9 @@ converges to the knob precisely and does not drift at page boundaries (the credi
 cursor). When no followed creator has anything new, the credit is capped at one slot instead of
 building up into a burst of followed videos later.
 
-Diversity: never two items from one creator in a row, and a topic used in the last two slots is
-skipped when another candidate close in rank has a different one; both rules relax rather than
-leave a slot empty.
+Diversity: never two items from one creator in a row, and never three of one topic in a row
+while another candidate close in rank has a different one; both rules relax rather than leave a
+slot empty.
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ def _pick(pool: list[Candidate], state: MixState) -> Candidate:
         for candidate in window:
             if candidate.owner_id == state.last_owner:
                 continue
-            if strict and candidate.topic is not None and candidate.topic in state.recent_topics[-2:]:
-                continue
+            if strict and candidate.topic is not None and state.recent_topics[-2:] == [candidate.topic] * 2:
+                continue  # a third in a row of one topic waits while another is within reach
             return candidate
     return pool[0]
 

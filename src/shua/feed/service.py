@@ -21,8 +21,11 @@ import math
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.accounts import service as accounts
@@ -30,7 +33,10 @@ from shua.accounts.models import User
 from shua.core import clock
 from shua.core.ids import id_timestamp_ms, parse_id
 from shua.core.pagination import decode_cursor, encode_cursor
+from shua.feed import events, experiments, features, pools, ranking
+from shua.feed.learning import categories_of, model_folder
 from shua.feed.mixer import Candidate, MixState, mix
+from shua.feed.models import COMPLETE, NOT_INTERESTED
 from shua.feed.seen import SeenCache
 from shua.feed.vectors import ModelHolder
 from shua.media import videos
@@ -40,7 +46,9 @@ from shua.social import engagement, graph
 PAGE_SIZE = 8
 TRENDING_POOL = 600  # newest public videos considered for trending
 TRENDING_TTL_SECONDS = 30.0
-SOURCE_WEIGHTS = {"following": 1.0, "personal": 1.1, "similar": 1.2, "trending": 0.9, "fresh": 0.6}
+PERSONAL_K, SIMILAR_K, POOL_K = 200, 30, 5
+RECENT_EVENTS = 50
+SEEN_DAYS = 30
 
 
 @dataclass
@@ -106,14 +114,63 @@ async def _trending(db: AsyncSession, services: Services) -> list[tuple[int, int
 
 
 async def _signals(db: AsyncSession, viewer_id: int | None, seen: set[int]) -> Signals:
+    """The viewer's last events: likes and watched-through videos pull similar ones in, and
+    "not interested" pushes that creator and topic out, from the very next page."""
     signals = Signals(seen=seen)
-    if viewer_id is not None:
-        signals.liked = await engagement.recent_likes(db, user_id=viewer_id, limit=20)
+    if viewer_id is None:
+        return signals
+    recent = await events.recent_events(db, viewer_id, limit=RECENT_EVENTS)
+    refused = [e.video_id for e in recent if e.kind == NOT_INTERESTED]
+    for event in recent:
+        if event.kind == "like" and event.video_id not in signals.liked:
+            signals.liked.append(event.video_id)
+        elif event.kind == COMPLETE and event.video_id not in signals.completed:
+            signals.completed.append(event.video_id)
+    for video in (await videos.by_id(db, video_ids=refused)).values():
+        signals.not_interested_owners.add(video.owner_id)
+        if _topic(video):
+            signals.not_interested_topics.add(_topic(video))  # type: ignore[arg-type]
+    signals.seen |= await events.seen_video_ids(db, viewer_id, since=clock.utcnow() - timedelta(days=SEEN_DAYS))
+    signals.seen |= set(refused)
     return signals
 
 
-def _from_vectors(services: Services, hits: list[tuple[int, float]], source: str) -> dict[int, tuple[str, float]]:
-    return {vid: (source, score) for vid, score in hits}
+def _similar_query(vector: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """An item-to-item query: the item's direction (its stored vector without the slack
+    coordinate), unit length, with 0 for the slack — so neighbours are similar, popular ones first."""
+    direction = features.directions(vector.reshape(1, -1))[0]
+    norm = float(np.linalg.norm(direction))
+    return np.append(direction / norm if norm else direction, 0.0).astype(np.float32)
+
+
+async def _gather(db: AsyncSession, services: Services, *, viewer_id: int | None, signals: Signals,
+                  following: list[int]) -> tuple[dict[int, tuple[str, float]], set[int]]:
+    """Candidate ids with (source, score 0..1), and which of them are in-network."""
+    pool: dict[int, tuple[str, float]] = {}
+    in_network: set[int] = set()
+    if following:  # public videos only: friends-only ones belong to the Friends and Following tabs
+        for video in await videos.list_published(db, viewer_id=viewer_id, owner_ids=following, limit=60):
+            pool[video.id] = ("following", 1.0 / (1.0 + _age_hours(video.id) / 24))
+            in_network.add(video.id)
+    model = services.model
+    user_vector = model.user_vector(viewer_id)
+    if user_vector is not None:
+        for vid, score in model.nearest(user_vector, PERSONAL_K):
+            pool.setdefault(vid, ("personal", max(0.0, score)))
+    for vid_, vector in model.item_vectors((signals.liked + signals.completed)[:6]).items():
+        for vid, score in model.nearest(_similar_query(vector), SIMILAR_K):
+            if vid != vid_:
+                pool.setdefault(vid, ("similar", max(0.0, score)))
+    trending = await _trending(db, services)
+    top = trending[0][2] if trending else 1.0
+    for vid, _, score, _ in trending[:300]:
+        pool.setdefault(vid, ("trending", score / top if top else 0.0))
+    for stage in range(4):  # the traffic pools: each stage still under its budget gets exposure
+        for vid in await pools.pool_candidates(db, stage, POOL_K, exclude=signals.seen):
+            pool.setdefault(vid, ("pool", 0.6 + 0.1 * stage))
+    for video in await videos.list_published(db, viewer_id=viewer_id, limit=40):
+        pool.setdefault(video.id, ("fresh", 0.5))
+    return pool, in_network
 
 
 async def for_you(db: AsyncSession, services: Services, *, viewer_id: int | None, cursor: str | None,
@@ -122,63 +179,69 @@ async def for_you(db: AsyncSession, services: Services, *, viewer_id: int | None
     state = decode_cursor(cursor) or {}
     sid = state.get("s") if isinstance(state.get("s"), str) and len(str(state.get("s"))) <= 32 else None
     sid = sid or secrets.token_hex(8)
-    # Served in this session (the cursor's): never again in it.
+    # Served in this session (the cursor's) never comes again in it; what the viewer was shown
+    # in earlier sessions comes from their impression events.
     session_key = f"{viewer_id or 'anon'}:{sid}"
     mix_state = MixState.from_json(state.get("m"))
     served = await services.seen.get(session_key)
-    seen = set(served)
-    signals = await _signals(db, viewer_id, seen)
-
-    pool: dict[int, tuple[str, float]] = {}
+    signals = await _signals(db, viewer_id, set(served))
+    if viewer_id is not None:  # an experiment may vary the follow share for this viewer's arm
+        arm = await experiments.params_for(db, viewer_id)
+        if isinstance(arm.get("follow_share"), int | float):
+            follow_share = float(arm["follow_share"])
     following = await graph.following_ids(db, viewer_id) if viewer_id is not None else []
-    in_network: set[int] = set()
-    if following:  # public videos only: friends-only ones belong to the Friends and Following tabs
-        for video in await videos.list_published(db, viewer_id=viewer_id, owner_ids=following, limit=60):
-            pool[video.id] = ("following", 1.0 / (1.0 + _age_hours(video.id) / 24))
-            in_network.add(video.id)
-    user_vector = services.model.user_vector(viewer_id)
-    if user_vector is not None:
-        for vid, item in _from_vectors(services, services.model.nearest(user_vector, 200), "personal").items():
-            pool.setdefault(vid, item)
-    liked_vectors = services.model.item_vectors(signals.liked[:5])
-    for vector in liked_vectors.values():
-        for vid, item in _from_vectors(services, services.model.nearest(vector, 30), "similar").items():
-            pool.setdefault(vid, item)
-    trending = await _trending(db, services)
-    top = trending[0][2] if trending else 1.0
-    for vid, _, score, _ in trending[:300]:
-        pool.setdefault(vid, ("trending", score / top if top else 0.0))
-    for video in await videos.list_published(db, viewer_id=viewer_id, limit=40):
-        pool.setdefault(video.id, ("fresh", 0.5))
-
+    pool, in_network = await _gather(db, services, viewer_id=viewer_id, signals=signals, following=following)
     visible = await videos.visible_by_id(db, viewer_id=viewer_id, video_ids=[v for v in pool if v not in served])
-    candidates = []
-    for vid, (source, base) in pool.items():
-        shown = visible.get(vid)
-        if shown is None or vid in seen or shown.owner_id == viewer_id or shown.purpose != "post":
-            continue
-        if shown.owner_id in signals.not_interested_owners or _topic(shown) in signals.not_interested_topics:
-            continue
-        candidates.append(Candidate(video_id=vid, owner_id=shown.owner_id, score=base * SOURCE_WEIGHTS[source],
-                                    source=source, in_network=vid in in_network, topic=_topic(shown)))
-    if len(candidates) < limit:
-        # A small catalogue watched through: offer what was watched longest ago (never what this
+
+    def allowed(video: Video) -> bool:
+        return (video.owner_id != viewer_id and video.purpose == "post"
+                and video.owner_id not in signals.not_interested_owners
+                and _topic(video) not in signals.not_interested_topics)
+
+    items = [ranking.Scored(video=visible[vid], source=source, base=base) for vid, (source, base) in pool.items()
+             if vid in visible and vid not in signals.seen and allowed(visible[vid])]
+    if len(items) < limit:
+        # A small catalogue watched through: offer again what was watched (never what this
         # session already showed) rather than an empty feed.
-        again = [vid for vid in pool if vid in seen and vid not in served and vid in visible]
-        for vid in again:
-            video = visible[vid]
-            if video.owner_id != viewer_id and video.purpose == "post":
-                candidates.append(Candidate(video_id=vid, owner_id=video.owner_id, score=-1.0, source="again",
-                                            in_network=vid in in_network, topic=_topic(video)))
-    candidates.sort(key=lambda c: c.score, reverse=True)
+        items += [ranking.Scored(video=visible[vid], source="again", base=0.0) for vid in pool
+                  if vid in visible and vid in signals.seen and vid not in served and allowed(visible[vid])]
+    scores = await _score(db, services, viewer_id=viewer_id, signals=signals, items=items, following=following)
+    candidates = [Candidate(video_id=it.video.id, owner_id=it.video.owner_id, score=score, source=it.source,
+                            in_network=it.video.id in in_network, topic=_topic(it.video))
+                  for it, score in zip(items, scores, strict=True)]
+    candidates.sort(key=lambda c: (c.source != "again", c.score), reverse=True)
     page = mix(candidates, size=limit, follow_share=follow_share, state=mix_state)
     await services.seen.add(session_key, [c.video_id for c in page])
     creators = await accounts.users_by_id(db, ids=[c.owner_id for c in page])
-    items = [(visible[c.video_id], creators[c.owner_id], c.source) for c in page if c.owner_id in creators]
+    rows = [(visible[c.video_id], creators[c.owner_id], c.source) for c in page if c.owner_id in creators]
     more = len([c for c in candidates if c.source != "again"]) > len(page)
     next_cursor = encode_cursor({"s": sid, "m": mix_state.to_json(), "p": int(state.get("p", 0) or 0) + 1}) \
         if more else None
-    return FeedPage(items=items, next_cursor=next_cursor, request_id=f"{sid}.{int(clock.utcnow().timestamp())}")
+    return FeedPage(items=rows, next_cursor=next_cursor, request_id=f"{sid}.{int(clock.utcnow().timestamp())}")
+
+
+async def _score(db: AsyncSession, services: Services, *, viewer_id: int | None, signals: Signals,
+                 items: list[ranking.Scored], following: list[int]) -> list[float]:
+    ids = [it.video.id for it in items]
+    feed_stats = await events.stats_of_many(db, ids)
+    stats = await engagement.stats_of_many(db, ids)
+    model = services.model.current()
+    affinity: dict[int, float] = {}
+    if model is not None:
+        user_vector = services.model.user_vector(viewer_id)
+        if user_vector is not None:
+            affinity = {vid: float(vec @ user_vector) for vid, vec in services.model.item_vectors(ids).items()}
+        positives = (signals.liked + signals.completed)[:10]
+        recent = list(services.model.item_vectors(positives).values())
+        liked_videos = await videos.by_id(db, video_ids=positives)
+        learned = ranking.learned(
+            model, viewer_vector=services.model.user_vector(viewer_id), recent=recent,
+            recent_categories=[categories_of(v.hashtags) for v in liked_videos.values()],
+            interactions=len(signals.seen), items=items, feed_stats=feed_stats, stats=stats,
+            followed=set(following))
+        if learned is not None:
+            return learned
+    return ranking.heuristic(items, feed_stats, stats, affinity)
 
 
 async def following_tab(db: AsyncSession, *, viewer_id: int, cursor: str | None, limit: int = PAGE_SIZE) -> FeedPage:
@@ -201,6 +264,6 @@ def services_of(extras: dict[str, Any], *, var_dir: Any, redis_url: str) -> Serv
     """The runtime's serving services, made on first use."""
     found = extras.get("feed")
     if not isinstance(found, Services):
-        found = Services(model=ModelHolder(var_dir / "feed" / "model"), seen=SeenCache(redis_url))
+        found = Services(model=ModelHolder(model_folder(var_dir)), seen=SeenCache(redis_url))
         extras["feed"] = found
     return found

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -161,6 +163,35 @@ async def visible_by_id(db: AsyncSession, *, viewer_id: int | None, video_ids: l
         rule = or_(and_(Video.owner_id == viewer_id, Video.status != DELETED), rule)
     rows = await db.scalars(select(Video).where(Video.id.in_(set(video_ids)), rule))
     return {video.id: video for video in rows}
+
+
+@dataclass(frozen=True)
+class CatalogueRow:
+    video_id: int
+    owner_id: int
+    hashtags: list[str]
+    created_at: datetime
+    duration_ms: int | None
+
+
+async def catalogue(db: AsyncSession, *, video_ids: list[int]) -> list[CatalogueRow]:
+    """What the recommender may learn about these videos (deleted ones included: history)."""
+    rows: list[CatalogueRow] = []
+    ids = sorted(set(video_ids))
+    for start in range(0, len(ids), 10_000):  # bounded IN lists (asyncpg binds at most 32,767 values)
+        query = select(Video.id, Video.owner_id, Video.hashtags, Video.created_at, Video.duration_ms).where(
+            Video.id.in_(ids[start:start + 10_000]))
+        rows += [CatalogueRow(video_id=vid, owner_id=owner, hashtags=list(tags or []), created_at=at,
+                              duration_ms=duration)
+                 for vid, owner, tags, at, duration in (await db.execute(query)).all()]
+    return rows
+
+
+async def by_id(db: AsyncSession, *, video_ids: list[int]) -> dict[int, Video]:
+    """Videos by id whatever their state (callers decide what to do with them)."""
+    if not video_ids:
+        return {}
+    return {v.id: v for v in await db.scalars(select(Video).where(Video.id.in_(set(video_ids))))}
 
 
 def owned_ids(owner_id: int) -> Select[int]:

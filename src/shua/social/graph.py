@@ -331,6 +331,18 @@ async def friend_ids(db: AsyncSession, user_id: int) -> list[int]:
     return list((await db.scalars(select(Friendship.friend_id).where(Friendship.user_id == user_id))).all())
 
 
+async def follow_map(db: AsyncSession, user_ids: list[int]) -> dict[int, set[int]]:
+    """Whom each of these users follows (active follows), for training the recommender."""
+    found: dict[int, set[int]] = {uid: set() for uid in user_ids}
+    ids = sorted(set(user_ids))
+    for start in range(0, len(ids), 10_000):
+        query = select(Follow.follower_id, Follow.followee_id).where(
+            Follow.follower_id.in_(ids[start:start + 10_000]), Follow.status == ACTIVE)
+        for follower, followee in (await db.execute(query)).all():
+            found[follower].add(followee)
+    return found
+
+
 async def following_ids(db: AsyncSession, user_id: int) -> list[int]:
     return list((await db.scalars(select(Follow.followee_id).where(Follow.follower_id == user_id,
                                                                    Follow.status == ACTIVE))).all())

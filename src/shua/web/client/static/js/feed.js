@@ -3,10 +3,13 @@
 // let go, and fetches the next page before the viewer reaches the end.
 import { close as closeComments, isOpen as commentsOpen, openComments } from "./comments.js";
 import { heartBurst, loggedIn, Rail, toLogin } from "./engage.js";
+import { send, Watch } from "./feed-events.js";
 import { attachSources, captionNodes, detachSources } from "./player.js";
+import { openReport } from "./report.js";
 import { api, cloneRow, t, toast } from "./shua.js";
 
 const DOUBLE_TAP_MS = 300; // a second tap sooner than this likes instead of pausing
+const LONG_PRESS_MS = 600; // holding a video this long opens "not interested"
 const PRELOAD_AHEAD = 2; // the next two videos buffer while this one plays
 const KEEP_BEHIND = 1; // one back stays loaded for a quick swipe back; older ones are let go
 const FETCH_WHEN_LEFT = 3;
@@ -15,6 +18,7 @@ const feed = document.getElementById("feed");
 const soundButton = document.getElementById("feed-sound");
 const slides = [];
 let cursor = feed.dataset.next || null;
+let requestId = feed.dataset.request || "";
 let loading = false;
 let active = -1;
 let muted = true;
@@ -73,7 +77,26 @@ function bindTaps(slide) {
   const tap = slide.el.querySelector(".slide__tap");
   let last = -Infinity;
   let pending = 0;
+  let held = 0;
+  let longPressed = false;
+  tap.addEventListener("pointerdown", () => {
+    longPressed = false;
+    held = setTimeout(() => {
+      longPressed = true;
+      openMenu(slide);
+    }, LONG_PRESS_MS);
+  });
+  for (const end of ["pointerup", "pointerleave", "pointercancel"]) {
+    tap.addEventListener(end, () => clearTimeout(held));
+  }
+  tap.addEventListener("contextmenu", (event) => {
+    event.preventDefault(); // a right click (desktop) opens the same menu
+    clearTimeout(held);
+    openMenu(slide);
+  });
   tap.addEventListener("click", (event) => {
+    if (longPressed) return; // the press opened the menu; this is its release
+
     if (event.detail === 0) return togglePlay(slide); // a keyboard "click": no double taps there
     const now = performance.now();
     if (now - last < DOUBLE_TAP_MS) {
@@ -88,6 +111,58 @@ function bindTaps(slide) {
     pending = setTimeout(() => togglePlay(slide), DOUBLE_TAP_MS);
   });
 }
+
+const menu = document.getElementById("slide-menu");
+const menuBackdrop = document.getElementById("slide-menu-backdrop");
+let menuSlide = null;
+
+function openMenu(slide) {
+  if (!loggedIn()) return toLogin(slide.rail.next);
+  menuSlide = slide;
+  menu.hidden = false;
+  menuBackdrop.hidden = false;
+  menu.querySelector("button").focus();
+}
+
+function closeMenu() {
+  menu.hidden = true;
+  menuBackdrop.hidden = true;
+  menuSlide = null;
+}
+
+/** Not interested: told to the server (the next page leaves that creator and topic out) and
+ * applied here at once — the creator's and topic's slides still ahead go, and the feed moves on. */
+function notInterested(slide) {
+  send("not_interested", slide.item);
+  const { owner_id: owner, hashtags } = slide.item.video;
+  const topic = (hashtags || [])[0]?.toLowerCase();
+  const at = slides.indexOf(slide);
+  for (let i = slides.length - 1; i > at; i -= 1) {
+    const ahead = slides[i];
+    const sameTopic = topic && (ahead.item.video.hashtags || [])[0]?.toLowerCase() === topic;
+    if (ahead.item.video.owner_id === owner || sameTopic) {
+      observer.unobserve(ahead.el);
+      detachSources(ahead.player);
+      ahead.el.remove();
+      slides.splice(i, 1);
+    }
+  }
+  toast(t("js.not_interested_done"));
+  step(1);
+}
+
+menu.querySelector('[data-action="not-interested"]').addEventListener("click", () => {
+  const slide = menuSlide;
+  closeMenu();
+  if (slide) notInterested(slide);
+});
+menu.querySelector('[data-action="report"]').addEventListener("click", () => {
+  const slide = menuSlide;
+  closeMenu();
+  if (slide) openReport("video", slide.item.video.id);
+});
+menu.querySelector('[data-action="close"]').addEventListener("click", closeMenu);
+menuBackdrop.addEventListener("click", closeMenu);
 
 function bindScrub(slide) {
   const { el, player, item } = slide;
@@ -129,6 +204,7 @@ function append(items) {
   for (const item of items) {
     if (slides.some((s) => s.item.video.id === item.video.id)) continue; // a page boundary moved
     const el = cloneRow("feed-slide");
+    item.request = item.request || requestId;
     fill(el, item);
     const slide = { el, item, player: el.querySelector("video") };
     bindSlide(slide);
@@ -144,6 +220,7 @@ async function loadMore() {
   try {
     const page = await api("GET", `/api/v1/feed?tab=${feed.dataset.tab}&cursor=${encodeURIComponent(cursor)}`);
     cursor = page.next_cursor;
+    requestId = page.request_id || requestId;
     append(page.items);
   } catch {
     toast(t("js.feed_error"));
@@ -168,7 +245,13 @@ function play(slide) {
 
 function activate(index) {
   if (index === active) return;
+  slides[active]?.watch?.stop();
   active = index;
+  const current = slides[index];
+  if (current) {
+    current.watch = new Watch(current.item, current.player);
+    current.watch.start();
+  }
   slides.forEach((slide, i) => {
     slide.el.classList.toggle("slide--active", i === index);
     if (i === index) {
@@ -237,6 +320,7 @@ function step(delta) {
 }
 
 document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && !menu.hidden) return closeMenu();
   if (commentsOpen() || event.target.closest?.("input, textarea, [contenteditable]")) return;
   if (["ArrowDown", "PageDown", "j"].includes(event.key)) step(1);
   else if (["ArrowUp", "PageUp", "k"].includes(event.key)) step(-1);
