@@ -127,6 +127,11 @@ def demo(
         with Progress(console=console) as progress:
             made = _run(lambda rt: seed_videos(rt, progress=progress))
         console.print(f"[green]✓[/] demo videos ready ({made} new)")
+        from shua.demo_feed import seed_viewing
+
+        with console.status("demo viewers watching, then training the recommender") as status:
+            watched = _run(lambda rt: seed_viewing(rt, progress=lambda what: status.update(what)))
+        console.print(f"[green]✓[/] demo viewing history and recommender ready ({watched} new events)")
     console.print(f"  log in as [bold]demo[/] / [bold]{DEMO_PASSWORD}[/]"
                   f"  (operator: [bold]admin[/] / [bold]{ADMIN_PASSWORD}[/])")
     if serve_after:
