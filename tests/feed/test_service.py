@@ -139,3 +139,27 @@ class TestFallback:
         r = await viewer.get("/api/v1/feed")
         assert r.status_code == 200
         assert r.json()["items"] and {i["source"] for i in r.json()["items"]} <= {"trending", "fresh", "pool"}
+
+
+class TestFollowShareKnob:
+    @pytest.mark.parametrize(("share", "expected"), [(0.0, 0), (0.5, 5), (1.0, 10)])
+    async def test_an_experiment_arm_sets_the_share_of_followed_creators(
+        self, client: httpx2.AsyncClient, database: Database, share: float, expected: int
+    ) -> None:
+        from shua.feed import experiments
+
+        viewer = await sign_up(client, "follower")
+        async with database.transaction() as db:
+            followed = [await make_user(db, f"star{i}") for i in range(12)]
+            others = [await make_user(db, f"other{i}") for i in range(12)]
+            for i, owner in enumerate(followed + others):
+                await make_video(db, owner, caption=f"#t{i % 5}", hashtags=[f"t{i % 5}"])
+            await experiments.create(db, key="follow-share", arms=[  # everyone lands in "all"
+                experiments.Arm(name="all", weight=100, params={"follow_share": share}),
+                experiments.Arm(name="none", weight=0, params={"follow_share": 0.1})])
+        for star in followed:
+            await viewer.follow(star.handle)
+        page = (await viewer.get("/api/v1/feed")).json()["items"]
+        assert len(page) == 8
+        in_network = sum(item["source"] == "following" for item in page)
+        assert in_network == round(expected * 8 / 10), [item["source"] for item in page]

@@ -219,8 +219,13 @@ async def assignments(db: AsyncSession, user_id: int) -> dict[str, str]:
 
 async def params_for(db: AsyncSession, user_id: int) -> dict[str, Param]:
     """The serving parameters the user's arms set, merged over running experiments (one query)."""
+    return params_of(await running(db), user_id)
+
+
+def params_of(experiments: list[Experiment], user_id: int) -> dict[str, Param]:
+    """`params_for` over an already loaded list of running experiments (serving caches it)."""
     merged: dict[str, Param] = {}
-    for experiment in await running(db):
+    for experiment in experiments:
         chosen = arm_for(user_id, experiment)
         merged.update(next(a.params for a in arms_of(experiment) if a.name == chosen))
     return merged

@@ -18,6 +18,7 @@ interested are excluded for a while, right away.
 from __future__ import annotations
 
 import math
+import random
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -46,7 +47,8 @@ from shua.social import engagement, graph
 PAGE_SIZE = 8
 TRENDING_POOL = 600  # newest public videos considered for trending
 TRENDING_TTL_SECONDS = 30.0
-PERSONAL_K, SIMILAR_K, POOL_K = 200, 30, 5
+PERSONAL_K, SIMILAR_K, POOL_K, POOL_SHARED = 200, 30, 5, 40
+SHARED_TTL_SECONDS = 10.0
 RECENT_EVENTS = 50
 SEEN_DAYS = 30
 
@@ -71,11 +73,21 @@ class Signals:
 
 @dataclass
 class Services:
-    """The process-wide parts of serving, kept on the runtime."""
+    """The process-wide parts of serving, kept on the runtime. The lists every viewer shares
+    (trending, the newest videos, the traffic pools, running experiments) are computed once per
+    few seconds per process, not per request; each viewer's own filters apply afterwards."""
 
     model: ModelHolder
     seen: SeenCache
     trending: tuple[float, list[tuple[int, int, float, str | None]]] = (0.0, [])
+    shared: dict[str, tuple[float, Any]] = field(default_factory=dict)
+
+    async def cached(self, key: str, ttl: float, compute: Any) -> Any:
+        at, value = self.shared.get(key, (0.0, None))
+        if value is None or time.monotonic() - at >= ttl:
+            value = await compute()
+            self.shared[key] = (time.monotonic(), value)
+        return value
 
     async def close(self) -> None:
         await self.seen.close()
@@ -154,22 +166,34 @@ async def _gather(db: AsyncSession, services: Services, *, viewer_id: int | None
             in_network.add(video.id)
     model = services.model
     user_vector = model.user_vector(viewer_id)
+    anchors = model.item_vectors((signals.liked + signals.completed)[:6])
+    # One search for the viewer's taste and every "more like this": one pass over the index.
+    queries = ([user_vector] if user_vector is not None else []) + [_similar_query(v) for v in anchors.values()]
+    found = model.nearest_many(queries, PERSONAL_K)
     if user_vector is not None:
-        for vid, score in model.nearest(user_vector, PERSONAL_K):
+        for vid, score in found.pop(0):
             pool.setdefault(vid, ("personal", max(0.0, score)))
-    for vid_, vector in model.item_vectors((signals.liked + signals.completed)[:6]).items():
-        for vid, score in model.nearest(_similar_query(vector), SIMILAR_K):
-            if vid != vid_:
+    for anchor, hits in zip(anchors, found, strict=True):
+        for vid, score in hits[:SIMILAR_K]:
+            if vid != anchor:
                 pool.setdefault(vid, ("similar", max(0.0, score)))
     trending = await _trending(db, services)
     top = trending[0][2] if trending else 1.0
     for vid, _, score, _ in trending[:300]:
         pool.setdefault(vid, ("trending", score / top if top else 0.0))
-    for stage in range(4):  # the traffic pools: each stage still under its budget gets exposure
-        for vid in await pools.pool_candidates(db, stage, POOL_K, exclude=signals.seen):
+    async def pooled() -> list[list[int]]:  # each stage still under its budget gets exposure
+        return [await pools.pool_candidates(db, stage, POOL_SHARED) for stage in range(4)]
+
+    for stage, ids in enumerate(await services.cached("pools", SHARED_TTL_SECONDS, pooled)):
+        fresh_ids = [vid for vid in ids if vid not in signals.seen]
+        for vid in random.sample(fresh_ids, min(POOL_K, len(fresh_ids))):  # noqa: S311 - rotation
             pool.setdefault(vid, ("pool", 0.6 + 0.1 * stage))
-    for video in await videos.list_published(db, viewer_id=viewer_id, limit=40):
-        pool.setdefault(video.id, ("fresh", 0.5))
+
+    async def newest() -> list[int]:  # the visibility filter runs per viewer afterwards
+        return [v.id for v in await videos.list_published(db, viewer_id=None, limit=40)]
+
+    for vid in await services.cached("fresh", SHARED_TTL_SECONDS, newest):
+        pool.setdefault(vid, ("fresh", 0.5))
     return pool, in_network
 
 
@@ -186,7 +210,10 @@ async def for_you(db: AsyncSession, services: Services, *, viewer_id: int | None
     served = await services.seen.get(session_key)
     signals = await _signals(db, viewer_id, set(served))
     if viewer_id is not None:  # an experiment may vary the follow share for this viewer's arm
-        arm = await experiments.params_for(db, viewer_id)
+        async def running() -> list[Any]:
+            return await experiments.running(db)
+
+        arm = experiments.params_of(await services.cached("experiments", SHARED_TTL_SECONDS, running), viewer_id)
         if isinstance(arm.get("follow_share"), int | float):
             follow_share = float(arm["follow_share"])
     following = await graph.following_ids(db, viewer_id) if viewer_id is not None else []

@@ -120,8 +120,13 @@ class ModelHolder:
 
     def nearest(self, query: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         """The k items closest to `query` as (video id, score), best first."""
+        return self.nearest_many([query], k)[0]
+
+    def nearest_many(self, queries: list[npt.NDArray[np.float32]], k: int) -> list[list[tuple[int, float]]]:
+        """`nearest` for several queries in one search (one pass over the index, not one each)."""
         model = self.current()
-        if model is None or self.index is None:
-            return []
-        scores, rows = self.index.search(query, k)
-        return [(int(model.item_ids[r]), float(s)) for s, r in zip(scores[0], rows[0], strict=True) if r >= 0]
+        if model is None or self.index is None or not queries:
+            return [[] for _ in queries]
+        scores, rows = self.index.search(np.vstack(queries), k)
+        return [[(int(model.item_ids[r]), float(s)) for s, r in zip(srow, rrow, strict=True) if r >= 0]
+                for srow, rrow in zip(scores, rows, strict=True)]
