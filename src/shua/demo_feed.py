@@ -65,13 +65,16 @@ async def seed_viewing(rt: Runtime, *, progress: Callable[[str], None] | None = 
     recorded = 0
     say(f"{len(viewers)} viewers watching")
     for viewer, chosen in viewers:
+        # Demo viewers watch most of their taste; the demo account only a third of it, so its
+        # For You still has plenty of that taste left to show.
+        share = 0.35 if viewer.handle == "demo" else 0.8
         liked_ids = {vid for taste in chosen for handle in TASTES[taste] if handle in people
                      for vid in by_creator.get(people[handle].id, [])}
         others = [v.id for v in published if v.id not in liked_ids and v.owner_id != viewer.id]
         batch: list[EventIn] = []
         likes = []
         for vid in sorted(liked_ids):
-            if rng.random() < 0.8:
+            if rng.random() < share:
                 batch += [EventIn(event_id=uuid.uuid4(), video_id=vid, kind="impression", at=clock.utcnow()),
                           EventIn(event_id=uuid.uuid4(), video_id=vid, kind="watch", at=clock.utcnow(),
                                   watch_ms=durations[vid], replays=0),

@@ -9,16 +9,16 @@ converges to the knob precisely and does not drift at page boundaries (the credi
 cursor). When no followed creator has anything new, the credit is capped at one slot instead of
 building up into a burst of followed videos later.
 
-Diversity: never two items from one creator in a row, and never three of one topic in a row
-while another candidate close in rank has a different one; both rules relax rather than leave a
-slot empty.
+Diversity: never two items from one creator in a row while anyone else has a candidate, and
+never three of one topic in a row while another candidate close in rank has a different one;
+both rules relax rather than leave a slot empty.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-WINDOW = 6  # how far down the ranking diversity may reach for a different creator or topic
+WINDOW = 6  # how far down the ranking the topic rule may reach for a different topic
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,14 @@ class MixState:
 
 
 def _pick(pool: list[Candidate], state: MixState) -> Candidate:
-    window = pool[:WINDOW]
-    for strict in (True, False):
-        for candidate in window:
-            if candidate.owner_id == state.last_owner:
-                continue
-            if strict and candidate.topic is not None and state.recent_topics[-2:] == [candidate.topic] * 2:
-                continue  # a third in a row of one topic waits while another is within reach
+    # The topic rule looks a few ranks down; the creator rule as far as it takes (a prolific
+    # creator can fill the whole top of the ranking, and two in a row is what people notice).
+    for candidate in pool[:WINDOW]:
+        if candidate.owner_id != state.last_owner and not (
+                candidate.topic is not None and state.recent_topics[-2:] == [candidate.topic] * 2):
+            return candidate
+    for candidate in pool:
+        if candidate.owner_id != state.last_owner:
             return candidate
     return pool[0]
 

@@ -134,7 +134,8 @@ class _Painter:
         draw = ImageDraw.Draw(layer)
         left, top, right, bottom = draw.textbbox((0, 0), self.caption, font=self.font)
         x = max(4, (self.width - (right - left)) // 2)
-        y = self.height - (bottom - top) - max(8, self.height // 12)
+        # In the upper third: an app overlays its own caption and buttons near the bottom.
+        y = self.height // 4
         draw.rectangle((x - 6, y - 4, x + right - left + 6, y + bottom - top + 8), fill=(0, 0, 0, 140))
         draw.text((x, y), self.caption, font=self.font, fill=(255, 255, 255, 255))
         return layer
