@@ -1,7 +1,8 @@
 """The demo's viewing history, so its For You is personalised from the first swipe: forty demo
 viewers with a taste or two (food, pets, fitness, travel …) watch, finish and like the creators of
 their taste and skip a few others, through the same event ingestion and likes as a real client;
-then the recommender is trained on that log. The `demo` account gets a taste too (pets and food).
+then the recommender is trained on that log. The `demo` account gets a taste too (fitness and
+games, from creators it does not follow: followed creators are capped at the follow share).
 Idempotent: once any viewing event exists, nothing is added."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -28,7 +30,7 @@ TASTES = {
     "travel": ("travel_amy", "zhangsan"), "dance": ("xiaoyu",), "family": ("baby_mama",), "farm": ("laoli",),
     "cars": ("auto_chen",), "games": ("gamer_k",),
 }
-DEMO_TASTES = ("pets", "food")
+DEMO_TASTES = ("fitness", "games")  # creators the demo account does not follow: For You, not 关注
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ("小明", "静", "伟", "芳", "娜", "强", "磊", "洋", "艳", "杰",
          "婷", "浩", "雪", "鹏", "琳", "晨", "宇", "欣", "涛", "颖")
@@ -65,25 +67,35 @@ async def seed_viewing(rt: Runtime, *, progress: Callable[[str], None] | None = 
     recorded = 0
     say(f"{len(viewers)} viewers watching")
     for viewer, chosen in viewers:
-        # Demo viewers watch most of their taste; the demo account only a third of it, so its
+        # Demo viewers watch most of their taste; the demo account only a little of it, so its
         # For You still has plenty of that taste left to show.
-        share = 0.35 if viewer.handle == "demo" else 0.8
+        share = 0.2 if viewer.handle == "demo" else 0.8
         liked_ids = {vid for taste in chosen for handle in TASTES[taste] if handle in people
                      for vid in by_creator.get(people[handle].id, [])}
         others = [v.id for v in published if v.id not in liked_ids and v.owner_id != viewer.id]
         batch: list[EventIn] = []
         likes = []
-        for vid in sorted(liked_ids):
-            if rng.random() < share:
-                batch += [EventIn(event_id=uuid.uuid4(), video_id=vid, kind="impression", at=clock.utcnow()),
-                          EventIn(event_id=uuid.uuid4(), video_id=vid, kind="watch", at=clock.utcnow(),
+
+        def at() -> datetime:  # the last two days, so the log has a history and an order
+            return clock.utcnow() - timedelta(seconds=rng.randrange(48 * 3600))
+
+        taste_videos = sorted(liked_ids)
+        # Every taste shows in the history (at least two of each creator's), the rest by chance.
+        sure = {vid for handle in {h for taste in chosen for h in TASTES[taste]} if handle in people
+                for vid in sorted(by_creator.get(people[handle].id, []))[:2]}
+        for vid in taste_videos:
+            if vid in sure or rng.random() < share:
+                when = at()
+                batch += [EventIn(event_id=uuid.uuid4(), video_id=vid, kind="impression", at=when),
+                          EventIn(event_id=uuid.uuid4(), video_id=vid, kind="watch", at=when,
                                   watch_ms=durations[vid], replays=0),
-                          EventIn(event_id=uuid.uuid4(), video_id=vid, kind="complete", at=clock.utcnow())]
-                if rng.random() < 0.4:
+                          EventIn(event_id=uuid.uuid4(), video_id=vid, kind="complete", at=when)]
+                if vid in sure or rng.random() < 0.4:
                     likes.append(vid)
         for vid in rng.sample(others, min(4, len(others))):
-            batch += [EventIn(event_id=uuid.uuid4(), video_id=vid, kind="impression", at=clock.utcnow()),
-                      EventIn(event_id=uuid.uuid4(), video_id=vid, kind="watch", at=clock.utcnow(), watch_ms=800)]
+            when = at()
+            batch += [EventIn(event_id=uuid.uuid4(), video_id=vid, kind="impression", at=when),
+                      EventIn(event_id=uuid.uuid4(), video_id=vid, kind="watch", at=when, watch_ms=800)]
         async with rt.database.transaction() as db:
             for start in range(0, len(batch), Limits().max_batch):
                 result = await events.ingest(db, user_id=viewer.id, events=batch[start:start + Limits().max_batch],

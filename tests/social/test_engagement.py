@@ -75,7 +75,7 @@ class TestLike:
         assert item["video"]["me"]["liked"] is True
         assert (await alice.get("/api/v1/me/videos")).json()[0]["stats"]["favourites"] == 1
 
-    async def test_a_feed_page_reads_engagement_in_constant_queries(self, client: httpx2.AsyncClient,
+    async def test_a_feed_page_reads_engagement_in_constant_queries(self, app: Any, client: httpx2.AsyncClient,
                                                                     database: Database) -> None:
         alice, bob = await sign_up_all(client, "alice", "bob")
         first = await video_of(database, alice)
@@ -101,6 +101,8 @@ class TestLike:
         for _ in range(7):
             vid = await video_of(database, alice)
             await bob.post(f"/api/v1/videos/{vid}/like")
+        app.state.runtime.extras["feed"].forget()  # the newest videos are shared for a few seconds
+        await statements()  # warm again with the new list
         assert len((await bob.get("/api/v1/feed")).json()["items"]) == 8
         assert await statements() == one  # no query per video
 

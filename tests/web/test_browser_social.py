@@ -144,6 +144,8 @@ class TestFriendsJourney:
         box = page.get_by_placeholder("发消息…")
         await box.fill("看到你的晚霞了！")
         await box.press("Enter")
+        # The server has it once its bubble carries the message id (a draft's id is empty).
+        await expect(page.locator('#messages .msg--mine:not([data-id=""])')).to_have_count(1)
         chat = zhang.page
         await chat.goto("/inbox")
         row = chat.locator(".convo", has_text="李四")

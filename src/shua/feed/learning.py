@@ -89,8 +89,15 @@ async def gather(db: AsyncSession, *, days: float) -> TrainingData | None:
     return TrainingData(interactions=interactions, catalogue=catalogue, follows=follows)
 
 
+# The ranker learns from what each viewer did *next*; with fewer viewers than this its few
+# hundred examples teach noise (a demo-sized log made it prefer the most prolific creator over
+# the viewer's taste), and serving ranks by the embeddings instead.
+RANKER_MIN_USERS = 300
+
+
 def fit(data: TrainingData, *, dim: int = 32, params: TrainParams | None = None) -> FeedModel:
     """Train, and record what serving needs to speak the model's language."""
+    params = params or TrainParams(ranker_min_users=RANKER_MIN_USERS)
     model = train(data.interactions, dim=dim, catalogue=data.catalogue, follows=data.follows, params=params)
     model.meta["categories"] = list(data.catalogue.category_names)
     model.meta["weights"] = {"like": LIKE_WEIGHT, "complete_bonus": COMPLETE_BONUS,

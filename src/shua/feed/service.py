@@ -89,6 +89,11 @@ class Services:
             self.shared[key] = (time.monotonic(), value)
         return value
 
+    def forget(self) -> None:
+        """Drop the shared lists, so the next request computes them afresh."""
+        self.trending = (0.0, [])
+        self.shared.clear()
+
     async def close(self) -> None:
         await self.seen.close()
 
