@@ -65,3 +65,28 @@ class TestDiversity:
         for junk in (None, 3, "x", {"c": "lots", "o": "-1; drop", "t": [1, {}]}, {"c": 1e9}):
             state = MixState.from_json(junk)
             assert 0.0 <= state.credit <= 1.0 and state.last_owner is None or isinstance(state.last_owner, int)
+
+
+class TestTopicSpread:
+    def _tied(self) -> list[Candidate]:
+        # A cold-start ranking: one topic fills the top (a batch of uploads, no engagement yet).
+        rows = [Candidate(video_id=i, owner_id=i % 2, score=1.0 - i / 100, source="trending", topic="games")
+                for i in range(10)]
+        rows += [Candidate(video_id=100 + i, owner_id=10 + i, score=0.5 - i / 100, source="trending",
+                           topic=f"t{i % 4}") for i in range(12)]
+        return rows
+
+    def test_never_three_of_a_topic_in_a_row_however_far_the_next_topic_is(self) -> None:
+        page = mix(self._tied(), size=8, follow_share=0.0, state=MixState())
+        topics = [c.topic for c in page]
+        assert all(len({*topics[i:i + 3]}) > 1 for i in range(len(topics) - 2)), topics
+
+    def test_a_topic_cap_spreads_the_page(self) -> None:
+        page = mix(self._tied(), size=8, follow_share=0.0, state=MixState(), topic_cap=2)
+        topics = [c.topic for c in page]
+        assert topics.count("games") == 2 and len(set(topics)) == 5, topics
+
+    def test_the_cap_relaxes_rather_than_leave_slots_empty(self) -> None:
+        rows = [Candidate(video_id=i, owner_id=i % 3, score=1.0 - i / 100, source="trending", topic="games")
+                for i in range(6)]
+        assert len(mix(rows, size=5, follow_share=0.0, state=MixState(), topic_cap=2)) == 5

@@ -198,3 +198,50 @@ class TestNotInterested:
         await expect(slides.first).to_be_visible()
         tags = await page.locator("#feed .slide .slide__tag").all_text_contents()
         assert f"#{first_topic}" not in tags, tags
+
+
+class TestColdStartInterests:
+    async def test_a_new_viewer_picks_interests_and_the_feed_starts_there(self, tab: Tab,
+                                                                         database: Database) -> None:
+        from tests.factories import make_user, make_video
+
+        async with database.transaction() as db:
+            for n, topic in enumerate(("猫咪", "健身", "美食", "旅行", "游戏")):
+                for i in range(4):
+                    creator = await make_user(db, f"maker{n}x{i}")
+                    await make_video(db, creator, caption=f"#{topic} 第{i}条", hashtags=[topic], duration_ms=8000)
+        page = tab.page
+        await sign_up(page, "newbie", nickname="新来的")
+        await page.goto("/")
+        prompt = page.locator("#interest-prompt")
+        await expect(prompt).to_contain_text("选择兴趣，推荐更懂你")
+        first = await page.locator("#feed .slide .slide__tag").all_text_contents()
+        assert len(set(first)) >= 4, first  # knowing nothing: a spread of categories
+        await snap(page, "zh-CN-feed-interest-prompt")
+        await prompt.get_by_role("link").click()
+        await expect(page).to_have_url(re.compile(r"/interests\?next=/$"))
+        await page.get_by_text("萌宠").click()
+        await page.get_by_text("健身").click()
+        await snap(page, "zh-CN-interests")
+        await page.get_by_role("button", name="开始刷").click()
+        await expect(page).to_have_url(re.compile(r"/$"))
+        await expect(page.locator("#toast")).to_have_text("兴趣已保存")
+        await expect(page.locator("#interest-prompt")).to_have_count(0)  # answered: not offered again
+        tags = await page.locator("#feed .slide .slide__tag").all_text_contents()
+        assert sum(tag in ("#猫咪", "#健身") for tag in tags) >= 6, tags  # 8 of 20 videos are those
+        await page.goto("/settings")
+        await expect(page.get_by_role("link", name="修改兴趣")).to_be_visible()
+
+    async def test_closing_the_prompt_is_an_answer(self, tab: Tab) -> None:
+        page = tab.page
+        await sign_up(page, "busy", nickname="没空")
+        await page.goto("/")
+        await page.get_by_role("button", name="暂不选择").click()
+        await expect(page.locator("#interest-prompt")).to_be_hidden()
+        for _ in range(20):
+            r = await page.request.get("/api/v1/feed/interests")
+            if (await r.json())["chosen"] == []:
+                break
+            await page.wait_for_timeout(100)
+        await page.reload()
+        await expect(page.locator("#interest-prompt")).to_have_count(0)

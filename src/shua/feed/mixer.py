@@ -10,15 +10,14 @@ cursor). When no followed creator has anything new, the credit is capped at one 
 building up into a burst of followed videos later.
 
 Diversity: never two items from one creator in a row while anyone else has a candidate, and
-never three of one topic in a row while another candidate close in rank has a different one;
-both rules relax rather than leave a slot empty.
+never three of one topic in a row while any candidate has another topic (ranking ties are common
+at cold start — a batch of uploads, no engagement yet — and a near-rank-only rule let one topic
+fill the page); both rules relax rather than leave a slot empty, the topic rule first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-WINDOW = 6  # how far down the ranking the topic rule may reach for a different topic
 
 
 @dataclass(frozen=True)
@@ -57,12 +56,19 @@ class MixState:
         )
 
 
-def _pick(pool: list[Candidate], state: MixState) -> Candidate:
-    # The topic rule looks a few ranks down; the creator rule as far as it takes (a prolific
-    # creator can fill the whole top of the ranking, and two in a row is what people notice).
-    for candidate in pool[:WINDOW]:
-        if candidate.owner_id != state.last_owner and not (
-                candidate.topic is not None and state.recent_topics[-2:] == [candidate.topic] * 2):
+def _pick(pool: list[Candidate], state: MixState, page_topics: dict[str, int], topic_cap: int | None) -> Candidate:
+    # The rules reach as far down as it takes: a prolific creator or a popular topic can fill
+    # the whole top of the ranking, and a run of them is what people notice.
+    def spread(candidate: Candidate) -> bool:
+        return candidate.owner_id != state.last_owner and not (
+            candidate.topic is not None and state.recent_topics[-2:] == [candidate.topic] * 2)
+
+    if topic_cap is not None:
+        for candidate in pool:
+            if spread(candidate) and (candidate.topic is None or page_topics.get(candidate.topic, 0) < topic_cap):
+                return candidate
+    for candidate in pool:
+        if spread(candidate):
             return candidate
     for candidate in pool:
         if candidate.owner_id != state.last_owner:
@@ -70,17 +76,21 @@ def _pick(pool: list[Candidate], state: MixState) -> Candidate:
     return pool[0]
 
 
-def mix(ranked: list[Candidate], *, size: int, follow_share: float, state: MixState) -> list[Candidate]:
-    """Up to `size` candidates in page order; `state` is updated for the next page."""
+def mix(ranked: list[Candidate], *, size: int, follow_share: float, state: MixState,
+        topic_cap: int | None = None) -> list[Candidate]:
+    """Up to `size` candidates in page order; `state` is updated for the next page. With
+    `topic_cap`, at most that many of one topic per page while other topics have candidates
+    (For You sets it for a viewer it knows nothing about: a spread of categories to start from)."""
     share = min(1.0, max(0.0, follow_share))
     inside = [c for c in ranked if c.in_network]
     outside = [c for c in ranked if not c.in_network]
     page: list[Candidate] = []
+    page_topics: dict[str, int] = {}
     while len(page) < size and (inside or outside):
         state.credit = min(1.0 + share, state.credit + share)
         use_inside = bool(inside) and (state.credit >= 1.0 - 1e-9 or not outside)
         pool = inside if use_inside else outside
-        chosen = _pick(pool, state)
+        chosen = _pick(pool, state, page_topics, topic_cap)
         pool.remove(chosen)
         if chosen.in_network:
             state.credit = max(0.0, state.credit - 1.0)
@@ -90,4 +100,5 @@ def mix(ranked: list[Candidate], *, size: int, follow_share: float, state: MixSt
         state.last_owner = chosen.owner_id
         if chosen.topic is not None:
             state.recent_topics = [*state.recent_topics, chosen.topic][-2:]
+            page_topics[chosen.topic] = page_topics.get(chosen.topic, 0) + 1
     return page

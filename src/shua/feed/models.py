@@ -112,3 +112,13 @@ class Experiment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ViewerInterests(Base):
+    """The topics a viewer picked when they started (feed.interests); an empty list is "none"."""
+
+    __tablename__ = "feed_interests"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    chosen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)

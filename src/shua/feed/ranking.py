@@ -24,9 +24,9 @@ from shua.social.engagement import Stats
 
 # Our source names → the feature's source vocabulary (features.SOURCES, by index).
 SOURCE_FEATURE = {"personal": "embedding", "similar": "similar", "trending": "trending", "fresh": "new",
-                  "pool": "new", "following": "followed", "again": "other"}
+                  "pool": "new", "following": "followed", "interest": "category", "again": "other"}
 SOURCE_WEIGHTS = {"following": 1.0, "personal": 1.1, "similar": 1.2, "trending": 0.9, "pool": 0.8, "fresh": 0.6,
-                  "again": 0.0}
+                  "interest": 1.0, "again": 0.0}
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shua.accounts import service as accounts
 from shua.accounts.schemas import UserRead
 from shua.core.errors import Unauthenticated
-from shua.feed import service
+from shua.core.i18n import catalog
+from shua.feed import interests, service
 from shua.media.routes import VideoRead, video_reads
 from shua.runtime import Runtime
-from shua.web.deps import DB, MaybeAuth, RuntimeDep
+from shua.web.deps import DB, CurrentAuth, MaybeAuth, RuntimeDep
 
 router = APIRouter(prefix="/api/v1/feed", tags=["feed"])
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -69,3 +70,37 @@ async def read_feed(
     """A page of For You (recommended) or Following (newest from creators you follow); pass
     `next_cursor` back to continue where it stopped, without repeats."""
     return await feed_page(db, runtime, viewer_id=auth.user.id if auth else None, cursor=cursor, tab=tab)
+
+
+class InterestRead(BaseModel):
+    key: str
+    labels: dict[str, str] = Field(description="The topic's name by locale (en, zh-CN)")
+
+
+class InterestsRead(BaseModel):
+    available: list[InterestRead]
+    chosen: list[str] | None = Field(description="The viewer's topics; null until they answered (the "
+                                                 "client offers the picker), [] when they chose none")
+
+
+class InterestsUpdate(BaseModel):
+    interests: list[Annotated[str, Field(max_length=40)]] = Field(max_length=interests.MAX_CHOSEN)
+
+
+def _interests_read(chosen: list[str] | None) -> InterestsRead:
+    labels = {locale: catalog(locale) for locale in ("en", "zh-CN")}
+    return InterestsRead(available=[
+        InterestRead(key=key, labels={locale: names.get(f"interest.{key}", key) for locale, names in labels.items()})
+        for key in interests.CATALOGUE], chosen=chosen)
+
+
+@router.get("/interests", responses=PROBLEMS)
+async def read_interests(auth: CurrentAuth, db: DB) -> InterestsRead:
+    """The topics a viewer can pick for a first For You, and which they picked."""
+    return _interests_read(await interests.chosen(db, auth.user.id))
+
+
+@router.put("/interests", responses=PROBLEMS)
+async def choose_interests(body: InterestsUpdate, auth: CurrentAuth, db: DB) -> InterestsRead:
+    """Pick the topics (an empty list says "none"); For You leans to them until it knows you."""
+    return _interests_read(await interests.choose(db, auth.user.id, body.interests))

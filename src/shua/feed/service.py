@@ -9,7 +9,10 @@ heuristic), and let the mixer place them — follow share, creator and topic spr
 - `similar`: nearest items to what the viewer just liked or watched through (online freshness:
   a like changes the next page before any retrain);
 - `trending`: recent videos by time-decayed engagement, for everyone (cold start included);
-- `fresh`: the newest videos, so new uploads get their first views (the traffic pool's stage 0).
+- `fresh`: the newest videos, so new uploads get their first views (the traffic pool's stage 0);
+- `interest`: for a viewer still new (cold start), trending videos of the topics they picked;
+  those are also lifted in the ranking, less with every view, until the viewer's own signals
+  lead (feed.interests).
 
 "Not interested" and skips feed back the same way: the creator and topic of a video marked not
 interested are excluded for a while, right away.
@@ -34,7 +37,7 @@ from shua.accounts.models import User
 from shua.core import clock
 from shua.core.ids import id_timestamp_ms, parse_id
 from shua.core.pagination import decode_cursor, encode_cursor
-from shua.feed import events, experiments, features, pools, ranking
+from shua.feed import events, experiments, features, interests, pools, ranking
 from shua.feed.learning import categories_of, model_folder
 from shua.feed.mixer import Candidate, MixState, mix
 from shua.feed.models import COMPLETE, NOT_INTERESTED
@@ -51,6 +54,9 @@ PERSONAL_K, SIMILAR_K, POOL_K, POOL_SHARED = 200, 30, 5, 40
 SHARED_TTL_SECONDS = 10.0
 RECENT_EVENTS = 50
 SEEN_DAYS = 30
+INTEREST_K = 120  # cold-start candidates from the chosen topics
+COLD_START_VIEWS = 40  # the chosen topics' lift is gone after this many videos seen
+COLD_TOPIC_CAP = 2  # of one topic per page, for a viewer the feed knows nothing about
 
 
 @dataclass
@@ -69,6 +75,19 @@ class Signals:
     not_interested_owners: set[int] = field(default_factory=set)
     not_interested_topics: set[str] = field(default_factory=set)
     seen: set[int] = field(default_factory=set)
+    interests: frozenset[str] = frozenset()  # the topics picked at the start (feed.interests)
+
+    def interest_lift(self) -> float:
+        """How much the chosen topics still count: 1 for a new viewer, 0 after a few dozen views."""
+        return max(0.0, 1.0 - len(self.seen) / COLD_START_VIEWS) if self.interests else 0.0
+
+
+@dataclass(frozen=True)
+class Trending:
+    video_id: int
+    owner_id: int
+    score: float
+    topics: frozenset[str]  # the interests catalogue's (feed.interests), for cold-start viewers
 
 
 @dataclass
@@ -79,7 +98,7 @@ class Services:
 
     model: ModelHolder
     seen: SeenCache
-    trending: tuple[float, list[tuple[int, int, float, str | None]]] = (0.0, [])
+    trending: tuple[float, list[Trending]] = (0.0, [])
     shared: dict[str, tuple[float, Any]] = field(default_factory=dict)
 
     async def cached(self, key: str, ttl: float, compute: Any) -> Any:
@@ -112,8 +131,8 @@ def trending_score(*, likes: int, comments: int, shares: int, favourites: int, a
     return float(math.log1p(engagement_points) / (age_hours + 2.0) ** 1.5)
 
 
-async def _trending(db: AsyncSession, services: Services) -> list[tuple[int, int, float, str | None]]:
-    """(video id, owner id, score, topic), best first; computed once per TTL per process."""
+async def _trending(db: AsyncSession, services: Services) -> list[Trending]:
+    """Recent public videos, best first; computed once per TTL per process."""
     computed_at, cached = services.trending
     if cached and time.monotonic() - computed_at < TRENDING_TTL_SECONDS:
         return cached
@@ -122,10 +141,10 @@ async def _trending(db: AsyncSession, services: Services) -> list[tuple[int, int
     scored = []
     for video in recent:
         s = stats.get(video.id, engagement.NO_STATS)
-        scored.append((video.id, video.owner_id, trending_score(
+        scored.append(Trending(video.id, video.owner_id, trending_score(
             likes=s.likes, comments=s.comments, shares=s.shares, favourites=s.favourites,
-            age_hours=_age_hours(video.id)), _topic(video)))
-    scored.sort(key=lambda row: row[2], reverse=True)
+            age_hours=_age_hours(video.id)), interests.topics_of(video.hashtags)))
+    scored.sort(key=lambda row: row.score, reverse=True)
     services.trending = (time.monotonic(), scored)
     return scored
 
@@ -149,6 +168,8 @@ async def _signals(db: AsyncSession, viewer_id: int | None, seen: set[int]) -> S
             signals.not_interested_topics.add(_topic(video))  # type: ignore[arg-type]
     signals.seen |= await events.seen_video_ids(db, viewer_id, since=clock.utcnow() - timedelta(days=SEEN_DAYS))
     signals.seen |= set(refused)
+    if len(signals.seen) < COLD_START_VIEWS:  # past that, the picked topics no longer count
+        signals.interests = frozenset(await interests.chosen(db, viewer_id) or ())
     return signals
 
 
@@ -183,9 +204,13 @@ async def _gather(db: AsyncSession, services: Services, *, viewer_id: int | None
             if vid != anchor:
                 pool.setdefault(vid, ("similar", max(0.0, score)))
     trending = await _trending(db, services)
-    top = trending[0][2] if trending else 1.0
-    for vid, _, score, _ in trending[:300]:
-        pool.setdefault(vid, ("trending", score / top if top else 0.0))
+    top = (trending[0].score if trending else 1.0) or 1.0
+    if signals.interest_lift():
+        picked = [row for row in trending if row.topics & signals.interests][:INTEREST_K]
+        for row in picked:
+            pool.setdefault(row.video_id, ("interest", 0.5 + 0.5 * row.score / top))
+    for row in trending[:300]:
+        pool.setdefault(row.video_id, ("trending", row.score / top))
     async def pooled() -> list[list[int]]:  # each stage still under its budget gets exposure
         return [await pools.pool_candidates(db, stage, POOL_SHARED) for stage in range(4)]
 
@@ -238,11 +263,17 @@ async def for_you(db: AsyncSession, services: Services, *, viewer_id: int | None
         items += [ranking.Scored(video=visible[vid], source="again", base=0.0) for vid in pool
                   if vid in visible and vid in signals.seen and vid not in served and allowed(visible[vid])]
     scores = await _score(db, services, viewer_id=viewer_id, signals=signals, items=items, following=following)
+    scores = _lift_interests(scores, items, signals)
     candidates = [Candidate(video_id=it.video.id, owner_id=it.video.owner_id, score=score, source=it.source,
                             in_network=it.video.id in in_network, topic=_topic(it.video))
                   for it, score in zip(items, scores, strict=True)]
     candidates.sort(key=lambda c: (c.source != "again", c.score), reverse=True)
-    page = mix(candidates, size=limit, follow_share=follow_share, state=mix_state)
+    # Nothing known about the viewer yet (no taste, no likes, nothing picked): spread the page
+    # over categories, at most two of one, so their first swipes can show what they like.
+    cold = (services.model.user_vector(viewer_id) is None and not signals.liked and not signals.completed
+            and not signals.interests)
+    page = mix(candidates, size=limit, follow_share=follow_share, state=mix_state,
+               topic_cap=COLD_TOPIC_CAP if cold else None)
     await services.seen.add(session_key, [c.video_id for c in page])
     creators = await accounts.users_by_id(db, ids=[c.owner_id for c in page])
     rows = [(visible[c.video_id], creators[c.owner_id], c.source) for c in page if c.owner_id in creators]
@@ -250,6 +281,20 @@ async def for_you(db: AsyncSession, services: Services, *, viewer_id: int | None
     next_cursor = encode_cursor({"s": sid, "m": mix_state.to_json(), "p": int(state.get("p", 0) or 0) + 1}) \
         if more else None
     return FeedPage(items=rows, next_cursor=next_cursor, request_id=f"{sid}.{int(clock.utcnow().timestamp())}")
+
+
+def _lift_interests(scores: list[float], items: list[ranking.Scored], signals: Signals) -> list[float]:
+    """A new viewer's picked topics first: on the scores' rank scale (0..1, whichever scorer
+    made them), a video of a chosen topic gains the lift, which fades as the viewer watches."""
+    lift = signals.interest_lift()
+    if not lift or len(scores) < 2:
+        return scores
+    order = sorted(range(len(scores)), key=lambda i: scores[i])
+    rank = [0.0] * len(scores)
+    for position, i in enumerate(order):
+        rank[i] = position / (len(scores) - 1)
+    return [rank[i] + (lift if interests.topics_of(item.video.hashtags) & signals.interests else 0.0)
+            for i, item in enumerate(items)]
 
 
 async def _score(db: AsyncSession, services: Services, *, viewer_id: int | None, signals: Signals,

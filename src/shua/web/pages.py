@@ -24,6 +24,7 @@ from shua.accounts.errors import UserNotFound
 from shua.accounts.schemas import HANDLE_RE, MeRead, UserRead
 from shua.core.errors import InvalidRequest
 from shua.core.i18n import LOCALES, catalog, negotiate, translator
+from shua.feed import interests
 from shua.feed import routes as feed_routes
 from shua.media import videos
 from shua.media.routes import VideoRead, video_read, video_reads
@@ -196,9 +197,11 @@ async def show_home(request: Request, feed: Annotated[str, Query(max_length=20)]
     async with runtime.database.transaction(write=False) as db:
         page = await feed_routes.feed_page(db, runtime, viewer_id=viewer.me.id if viewer else None, cursor=None,
                                            tab=chosen)
+        # A viewer who never answered is offered the interests picker (once answered, never again).
+        ask_interests = viewer is not None and chosen == "for_you" and await interests.chosen(db, viewer.me.id) is None
     return render(request, "home.html", viewer=viewer, locale=pick_locale(request, viewer),
                   title="home.following" if chosen == "following" else "home.title", tab="home",
-                  page=page.model_dump(mode="json"), feed_tab=chosen)
+                  page=page.model_dump(mode="json"), feed_tab=chosen, ask_interests=ask_interests)
 
 
 @router.get("/create", response_class=HTMLResponse)
@@ -285,6 +288,23 @@ async def show_me_edit(request: Request) -> Response:
 @router.get("/settings", response_class=HTMLResponse)
 async def show_settings(request: Request) -> Response:
     return await _page(request, "settings.html", title="settings.title", tab="me", login=True)
+
+
+INTEREST_EMOJI = {"food": "🍜", "pets": "🐱", "fitness": "💪", "travel": "🏞️", "fashion": "👗", "dance": "💃",
+                  "comedy": "😂", "family": "👶", "countryside": "🌾", "cars": "🚗", "games": "🎮", "daily": "☀️"}
+
+
+@router.get("/interests", response_class=HTMLResponse)
+async def show_interests(request: Request, next_: NextParam = None) -> Response:
+    """选择兴趣: the topics a first For You starts from (offered on the feed, kept in settings)."""
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return login_redirect(request)
+    async with get_runtime(request).database.transaction(write=False) as db:
+        chosen = await interests.chosen(db, viewer.me.id)
+    return render(request, "interests.html", viewer=viewer, locale=pick_locale(request, viewer),
+                  title="interests.title", tab="me", next=safe_next(next_, "/"), chosen=chosen or [],
+                  topics=[(key, INTEREST_EMOJI.get(key, "✨")) for key in interests.CATALOGUE])
 
 
 @router.get("/admin", response_class=HTMLResponse)
