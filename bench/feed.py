@@ -6,15 +6,21 @@
 A fresh PostgreSQL database is created, migrated and filled with COPY: `--users` accounts, each
 following ~20 creators, and `--videos` published public videos by them (hashtags from 50 topics).
 A model with 64-d unit vectors for every video and user is generated (clustered by topic, so the
-neighbours are meaningful) and saved where serving reads it; serving loads it into a faiss exact
-inner-product index, as in production.
+neighbours are meaningful) and saved where serving reads it, through `FeedModel.save` as training
+does (which builds the IVF index at this size); serving loads it as in production.
 
-Then, for `--samples` random users, one after the other:
+Each of the `--samples` users measured has a week of history (`--history` viewed videos: impression
+and watch events, a third completed, a tenth liked), so the signals path — recent events, likes,
+dedupe against earlier impressions, "more like this" searches — does its real work.
+
+Then, for those users, one after the other:
 - **ours**: `feed.service.for_you(...)` — the whole service: the viewer's events and likes, follows,
   every candidate source (vector search for the viewer and for recent likes in one batch,
   trending, pools, fresh, following), the visibility filter, dedupe, scoring, the mixer;
-- **anchor**: the raw top-k (k = 200, the personal source's) for the same user vector on the same
-  faiss index, nothing else.
+- **anchor**: the raw exact top-k (k = 200, the personal source's) for the same user vector over the
+  same vectors (faiss `IndexFlatIP`), nothing else; also printed, the raw top-k on the index
+  serving uses (the IVF index stored with models of 100k+ items, feed.ann) and its recall@200
+  against the exact one.
 Printed: p50/p99 of both and the goal `p99(ours) ≤ 2 × p99(anchor) + 10 ms`.
 
 Also the mixer's follow share: 10,000 pages of 10 through `feed.mixer.mix` with a realistic
@@ -33,6 +39,7 @@ import secrets
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -103,7 +110,24 @@ async def generate(conn: object, args: argparse.Namespace, var_dir: Path) -> lis
     FeedModel(item_ids=video_ids, item_vectors=items, user_ids=user_ids, user_vectors=users,
               meta={"categories": [f"t{t}" for t in range(TOPICS)], "generated": "bench/feed.py"}).save(
         model_folder(var_dir))
-    return [int(u) for u in rng.choice(user_ids, size=args.samples, replace=False)]
+    sample = [int(u) for u in rng.choice(user_ids, size=args.samples, replace=False)]
+    log(f"history: {args.history} viewed videos (impression, watch, a third completed, a tenth liked) "
+        f"for each of the {len(sample)} sampled users")
+    events, likes = [], []
+    for uid in sample:
+        for k, vid in enumerate(rng.choice(video_ids, size=args.history, replace=False)):
+            at = now - timedelta(minutes=int(rng.integers(1, 7 * 24 * 60)))
+            kinds = ["impression", "watch"] + (["complete"] if k % 3 == 0 else [])
+            events += [(new_id(), uid, str(uuid.uuid4()), int(vid), kind, 12000 if kind == "watch" else 0, 0,
+                        12000, "personal", "", at, at) for kind in kinds]
+            if k % 10 == 0:
+                likes.append((uid, int(vid), at))
+    await conn.copy_records_to_table("feed_events", columns=[
+        "id", "user_id", "event_id", "video_id", "kind", "watch_ms", "replays", "duration_ms", "source",
+        "request_id", "at", "received_at"], records=events)
+    await conn.copy_records_to_table("likes", columns=["user_id", "video_id", "created_at"], records=likes)
+    await conn.execute("ANALYZE")
+    return sample
 
 
 async def measure(args: argparse.Namespace, url: str, var_dir: Path, sample: list[int]) -> dict[str, float]:
@@ -119,25 +143,38 @@ async def measure(args: argparse.Namespace, url: str, var_dir: Path, sample: lis
     started = time.perf_counter()
     assert services.model.current() is not None
     log(f"model loaded into faiss in {time.perf_counter() - started:.1f} s")
-    ours, anchor, sizes = [], [], []
-    index = services.model.index
-    assert index is not None
+    import faiss
+
+    serving = services.model.index
+    assert serving is not None
+    model = services.model.current()
+    assert model is not None
+    exact = faiss.IndexFlatIP(model.dim)  # the anchor: a raw exact top-k over the same vectors
+    exact.add(np.ascontiguousarray(model.item_vectors, dtype=np.float32))
+    log(f"serving index: {serving.kind} {model.meta.get('index')}")
+    ours, anchor, served_raw, recalls, sizes = [], [], [], [], []
     for n, uid in enumerate(sample):
         vector = services.model.user_vector(uid)
         assert vector is not None
+        query = vector.reshape(1, -1)
         t0 = time.perf_counter()
-        index.search(vector, 200)
+        _, truth = exact.search(query, 200)
         t1 = time.perf_counter()
+        _, rows = serving.search(query, 200)
+        t2 = time.perf_counter()
         async with runtime.database.transaction(write=False) as db:
             page = await service.for_you(db, services, viewer_id=uid, cursor=None, follow_share=0.1, limit=10)
-        t2 = time.perf_counter()
+        t3 = time.perf_counter()
         if n >= args.warmup:
             anchor.append((t1 - t0) * 1000)
-            ours.append((t2 - t1) * 1000)
+            served_raw.append((t2 - t1) * 1000)
+            ours.append((t3 - t2) * 1000)
+            recalls.append(len(set(truth[0]) & set(rows[0])) / 200)
             sizes.append(len(page.items))
     await runtime.close()
     return {"ours_p50": pct(ours, 0.5), "ours_p99": pct(ours, 0.99), "anchor_p50": pct(anchor, 0.5),
-            "anchor_p99": pct(anchor, 0.99), "page": float(np.mean(sizes))}
+            "anchor_p99": pct(anchor, 0.99), "index_p50": pct(served_raw, 0.5), "index_p99": pct(served_raw, 0.99),
+            "recall": float(np.mean(recalls)), "kind": serving.kind, "page": float(np.mean(sizes))}
 
 
 def follow_share(knob: float, pages: int = 10_000, seed: int = 1) -> float:
@@ -180,7 +217,17 @@ async def run(args: argparse.Namespace) -> int:
         sample = await generate(conn, args, var_dir)
         await conn.close()
         log(f"generated in {time.perf_counter() - started:.0f} s")
-        results = await measure(args, url, var_dir, sample)
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            results = await measure(args, url, var_dir, sample)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats("src/shua", 40)
+        else:
+            results = await measure(args, url, var_dir, sample)
     finally:
         conn = await asyncpg.connect(admin)
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -193,8 +240,12 @@ async def run(args: argparse.Namespace) -> int:
           f"of {results['page']:.1f} items\n")
     print(f"{'':<34}{'p50 ms':>10}{'p99 ms':>10}")
     print(f"{'For You page (service, end to end)':<34}{results['ours_p50']:>10.2f}{results['ours_p99']:>10.2f}")
-    print(f"{'raw faiss top-200 (anchor)':<34}{results['anchor_p50']:>10.2f}{results['anchor_p99']:>10.2f}")
+    print(f"{'raw exact top-200 (anchor)':<34}{results['anchor_p50']:>10.2f}{results['anchor_p99']:>10.2f}")
+    print(f"{'raw top-200 on the serving index':<34}{results['index_p50']:>10.2f}{results['index_p99']:>10.2f}"
+          f"   ({results['kind']}; recall@200 vs exact {results['recall']:.3f})")
     verdict = "met" if results["ours_p99"] <= goal else "MISSED"
+    print(f"ratio p50 ours/anchor: {results['ours_p50'] / results['anchor_p50']:.2f}×, "
+          f"p99: {results['ours_p99'] / results['anchor_p99']:.2f}×")
     print(f"goal p99 ≤ 2 × {results['anchor_p99']:.2f} + 10 = {goal:.2f} ms: {verdict}")
     for knob, share in shares.items():
         ok = "met" if abs(share - knob) <= 0.01 else "MISSED"
@@ -209,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--history", type=int, default=100, help="viewed videos per sampled user")
+    parser.add_argument("--profile", action="store_true", help="print where the service's time goes (cProfile)")
     parser.add_argument("--seed", type=int, default=2026)
     return asyncio.run(run(parser.parse_args(argv)))
 

@@ -10,6 +10,8 @@ so its layout is the contract between the two. A model is a folder:
     user_ids.npy       int64 [n_users]
     user_vectors.npy   float32 [n_users, dim]
     ranker.txt         optional LightGBM model (text format) over `meta["features"]`
+    items.ivf          optional faiss IVF index over item_vectors, for catalogues of
+                       `ann.IVF_MIN_ITEMS` or more (meta["index"] says its parameters)
 
 `save` writes to a temporary folder and renames it into place, so a reader never sees half a
 model; `load` memory-maps the arrays and validates shapes, so a corrupt or missing model is an
@@ -29,6 +31,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from shua.feed import ann
 
 FORMAT = 1
 
@@ -73,8 +77,12 @@ class FeedModel:
             np.save(staging / "user_vectors.npy", np.ascontiguousarray(self.user_vectors, dtype=np.float32))
             if self.ranker_text is not None:
                 (staging / "ranker.txt").write_text(self.ranker_text, encoding="utf-8")
+            index: dict[str, Any] = {"kind": "exact"}
+            if len(self.item_ids) >= ann.IVF_MIN_ITEMS:
+                index = ann.build_ivf(np.asarray(self.item_vectors), staging / ann.IVF_FILE)
             meta = {"format": FORMAT, "trained_at": datetime.now(UTC).isoformat(), "dim": self.dim,
-                    "items": int(len(self.item_ids)), "users": int(len(self.user_ids)), **self.meta}
+                    "items": int(len(self.item_ids)), "users": int(len(self.user_ids)), **self.meta,
+                    "index": index}
             (staging / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
             if folder.exists():
                 old = folder.with_name(f".{folder.name}-old-{os.getpid()}")

@@ -55,6 +55,11 @@ SHARED_TTL_SECONDS = 10.0
 RECENT_EVENTS = 50
 SEEN_DAYS = 30
 INTEREST_K = 120  # cold-start candidates from the chosen topics
+# How many of each source's candidates are read and ranked per page (the ranker was trained
+# and evaluated offline on 100 embedding candidates plus trending, feed/training.py).
+SOURCE_QUOTA = {"following": 30, "personal": 100, "similar": 40, "interest": 40, "trending": 50, "pool": 20,
+                "fresh": 20}
+AGAIN_K = 100  # already-watched videos offered again when a small catalogue runs out
 COLD_START_VIEWS = 40  # the chosen topics' lift is gone after this many videos seen
 COLD_TOPIC_CAP = 2  # of one topic per page, for a viewer the feed knows nothing about
 
@@ -187,7 +192,7 @@ async def _gather(db: AsyncSession, services: Services, *, viewer_id: int | None
     pool: dict[int, tuple[str, float]] = {}
     in_network: set[int] = set()
     if following:  # public videos only: friends-only ones belong to the Friends and Following tabs
-        for video in await videos.list_published(db, viewer_id=viewer_id, owner_ids=following, limit=60):
+        for video in await videos.list_published(db, viewer_id=viewer_id, owner_ids=following, limit=30):
             pool[video.id] = ("following", 1.0 / (1.0 + _age_hours(video.id) / 24))
             in_network.add(video.id)
     model = services.model
@@ -209,7 +214,7 @@ async def _gather(db: AsyncSession, services: Services, *, viewer_id: int | None
         picked = [row for row in trending if row.topics & signals.interests][:INTEREST_K]
         for row in picked:
             pool.setdefault(row.video_id, ("interest", 0.5 + 0.5 * row.score / top))
-    for row in trending[:300]:
+    for row in trending[:150]:
         pool.setdefault(row.video_id, ("trending", row.score / top))
     async def pooled() -> list[list[int]]:  # each stage still under its budget gets exposure
         return [await pools.pool_candidates(db, stage, POOL_SHARED) for stage in range(4)]
@@ -248,20 +253,23 @@ async def for_you(db: AsyncSession, services: Services, *, viewer_id: int | None
             follow_share = float(arm["follow_share"])
     following = await graph.following_ids(db, viewer_id) if viewer_id is not None else []
     pool, in_network = await _gather(db, services, viewer_id=viewer_id, signals=signals, following=following)
-    visible = await videos.visible_by_id(db, viewer_id=viewer_id, video_ids=[v for v in pool if v not in served])
+    shortlist = _shortlist(pool, exclude=signals.seen)
+    visible = await videos.visible_by_id(db, viewer_id=viewer_id, video_ids=shortlist)
 
     def allowed(video: Video) -> bool:
         return (video.owner_id != viewer_id and video.purpose == "post"
                 and video.owner_id not in signals.not_interested_owners
                 and _topic(video) not in signals.not_interested_topics)
 
-    items = [ranking.Scored(video=visible[vid], source=source, base=base) for vid, (source, base) in pool.items()
-             if vid in visible and vid not in signals.seen and allowed(visible[vid])]
+    items = [ranking.Scored(video=visible[vid], source=pool[vid][0], base=pool[vid][1]) for vid in shortlist
+             if vid in visible and allowed(visible[vid])]
     if len(items) < limit:
         # A small catalogue watched through: offer again what was watched (never what this
         # session already showed) rather than an empty feed.
-        items += [ranking.Scored(video=visible[vid], source="again", base=0.0) for vid in pool
-                  if vid in visible and vid in signals.seen and vid not in served and allowed(visible[vid])]
+        again = [vid for vid in pool if vid in signals.seen and vid not in served][:AGAIN_K]
+        visible.update(await videos.visible_by_id(db, viewer_id=viewer_id, video_ids=again))
+        items += [ranking.Scored(video=visible[vid], source="again", base=0.0) for vid in again
+                  if vid in visible and allowed(visible[vid])]
     scores = await _score(db, services, viewer_id=viewer_id, signals=signals, items=items, following=following)
     scores = _lift_interests(scores, items, signals)
     candidates = [Candidate(video_id=it.video.id, owner_id=it.video.owner_id, score=score, source=it.source,
@@ -281,6 +289,21 @@ async def for_you(db: AsyncSession, services: Services, *, viewer_id: int | None
     next_cursor = encode_cursor({"s": sid, "m": mix_state.to_json(), "p": int(state.get("p", 0) or 0) + 1}) \
         if more else None
     return FeedPage(items=rows, next_cursor=next_cursor, request_id=f"{sid}.{int(clock.utcnow().timestamp())}")
+
+
+def _shortlist(pool: dict[int, tuple[str, float]], *, exclude: set[int]) -> list[int]:
+    """The candidates worth a database read: unseen, and per source the best few by its own score
+    (`SOURCE_QUOTA`), so every source is represented and the page costs a few hundred rows, not
+    every id the sources proposed."""
+    by_source: dict[str, list[tuple[float, int]]] = {}
+    for vid, (source, base) in pool.items():
+        if vid not in exclude:
+            by_source.setdefault(source, []).append((base, vid))
+    kept: list[int] = []
+    for source, rows in by_source.items():
+        rows.sort(reverse=True)
+        kept += [vid for _, vid in rows[:SOURCE_QUOTA.get(source, 20)]]
+    return kept
 
 
 def _lift_interests(scores: list[float], items: list[ranking.Scored], signals: Signals) -> list[float]:
