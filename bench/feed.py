@@ -143,6 +143,9 @@ async def measure(args: argparse.Namespace, url: str, var_dir: Path, sample: lis
     started = time.perf_counter()
     assert services.model.current() is not None
     log(f"model loaded into faiss in {time.perf_counter() - started:.1f} s")
+    from shua.web.app import freeze_startup_objects
+
+    freeze_startup_objects()  # as `shua serve` does once its app is built
     import faiss
 
     serving = services.model.index
@@ -153,6 +156,18 @@ async def measure(args: argparse.Namespace, url: str, var_dir: Path, sample: lis
     exact.add(np.ascontiguousarray(model.item_vectors, dtype=np.float32))
     log(f"serving index: {serving.kind} {model.meta.get('index')}")
     ours, anchor, served_raw, recalls, sizes = [], [], [], [], []
+    import gc
+
+    pauses: list[float] = []
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:  # how much of the tail is the collector
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        elif info.get("generation") == 2:
+            pauses.append((time.perf_counter() - gc_started[0]) * 1000)
+
+    gc.callbacks.append(on_gc)
     for n, uid in enumerate(sample):
         vector = services.model.user_vector(uid)
         assert vector is not None
@@ -171,6 +186,8 @@ async def measure(args: argparse.Namespace, url: str, var_dir: Path, sample: lis
             ours.append((t3 - t2) * 1000)
             recalls.append(len(set(truth[0]) & set(rows[0])) / 200)
             sizes.append(len(page.items))
+    gc.callbacks.remove(on_gc)
+    log(f"full garbage collections while measuring: {len(pauses)}, longest {max(pauses, default=0):.1f} ms")
     await runtime.close()
     return {"ours_p50": pct(ours, 0.5), "ours_p99": pct(ours, 0.99), "anchor_p50": pct(anchor, 0.5),
             "anchor_p99": pct(anchor, 0.99), "index_p50": pct(served_raw, 0.5), "index_p99": pct(served_raw, 0.99),

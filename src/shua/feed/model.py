@@ -41,6 +41,21 @@ class ModelUnavailable(Exception):
     """No model, or one that cannot be read: serve without it."""
 
 
+class _Lookup:
+    """id → row by binary search over the sorted ids: numpy arrays, not a Python dict of a
+    million entries (which a full garbage collection walks on every request it interrupts)."""
+
+    def __init__(self, ids: npt.NDArray[np.int64]) -> None:
+        self.order = np.argsort(ids, kind="stable")
+        self.sorted = np.asarray(ids)[self.order]
+
+    def row(self, key: int) -> int | None:
+        at = int(np.searchsorted(self.sorted, key))
+        if at < len(self.sorted) and int(self.sorted[at]) == int(key):
+            return int(self.order[at])
+        return None
+
+
 @dataclass
 class FeedModel:
     item_ids: npt.NDArray[np.int64]
@@ -49,8 +64,8 @@ class FeedModel:
     user_vectors: npt.NDArray[np.float32]
     ranker_text: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
-    _item_index: dict[int, int] | None = field(default=None, repr=False)
-    _user_index: dict[int, int] | None = field(default=None, repr=False)
+    _item_index: _Lookup | None = field(default=None, repr=False)
+    _user_index: _Lookup | None = field(default=None, repr=False)
 
     @property
     def dim(self) -> int:
@@ -58,13 +73,13 @@ class FeedModel:
 
     def item_row(self, item_id: int) -> int | None:
         if self._item_index is None:
-            self._item_index = {int(v): i for i, v in enumerate(self.item_ids)}
-        return self._item_index.get(int(item_id))
+            self._item_index = _Lookup(self.item_ids)
+        return self._item_index.row(item_id)
 
     def user_row(self, user_id: int) -> int | None:
         if self._user_index is None:
-            self._user_index = {int(v): i for i, v in enumerate(self.user_ids)}
-        return self._user_index.get(int(user_id))
+            self._user_index = _Lookup(self.user_ids)
+        return self._user_index.row(user_id)
 
     def save(self, folder: Path) -> Path:
         """Write atomically: a reader sees the old model or the new one, never a mix."""

@@ -51,6 +51,7 @@ PAGE_SIZE = 8
 TRENDING_POOL = 600  # newest public videos considered for trending
 TRENDING_TTL_SECONDS = 30.0
 PERSONAL_K, SIMILAR_K, POOL_K, POOL_SHARED = 200, 30, 5, 40
+SIMILAR_ANCHORS = 4  # the latest likes and watched-through videos that each bring their neighbours
 SHARED_TTL_SECONDS = 10.0
 RECENT_EVENTS = 50
 SEEN_DAYS = 30
@@ -197,7 +198,7 @@ async def _gather(db: AsyncSession, services: Services, *, viewer_id: int | None
             in_network.add(video.id)
     model = services.model
     user_vector = model.user_vector(viewer_id)
-    anchors = model.item_vectors((signals.liked + signals.completed)[:6])
+    anchors = model.item_vectors((signals.liked + signals.completed)[:SIMILAR_ANCHORS])
     # One search for the viewer's taste and every "more like this": one pass over the index.
     queries = ([user_vector] if user_vector is not None else []) + [_similar_query(v) for v in anchors.values()]
     found = model.nearest_many(queries, PERSONAL_K)

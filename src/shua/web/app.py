@@ -68,5 +68,18 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
 
 
 def app_from_env() -> FastAPI:
-    """uvicorn --factory entry point."""
-    return create_app()
+    """uvicorn --factory entry point (a serving process: it lives as long as its app)."""
+    app = create_app()
+    freeze_startup_objects()
+    return app
+
+
+def freeze_startup_objects() -> None:
+    """What a serving process imported and built at startup lives as long as the process: move it
+    out of the collector's reach (CPython `gc.freeze`), so a full collection walks only what
+    requests made. Measured with bench/feed.py: full collections in a request were the p99 tail
+    (190 ms). Not in `create_app`: a test suite builds many apps, and frozen cycles are never freed."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
