@@ -246,9 +246,12 @@ async def run(args: argparse.Namespace) -> int:
         else:
             results = await measure(args, url, var_dir, sample)
     finally:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+        if args.keep_database:
+            log(f"kept the database: {url}")
+        else:
+            conn = await asyncpg.connect(admin)
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.close()
     shares = {knob: follow_share(knob) for knob in (0.10, 0.30)}
     goal = 2 * results["anchor_p99"] + 10
     print(f"\nmachine: {platform.node()} {os.cpu_count()} CPUs, CPython {platform.python_version()}, "
@@ -278,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--history", type=int, default=100, help="viewed videos per sampled user")
+    parser.add_argument("--keep-database", action="store_true", help="leave the generated database (to EXPLAIN)")
     parser.add_argument("--profile", action="store_true", help="print where the service's time goes (cProfile)")
     parser.add_argument("--seed", type=int, default=2026)
     return asyncio.run(run(parser.parse_args(argv)))

@@ -132,9 +132,13 @@ async def list_published(
     visible = Video.visibility == PUBLIC
     if friend_ids:
         visible = or_(visible, and_(Video.visibility == FRIENDS, Video.owner_id.in_(friend_ids)))
+    # Newest first. For several creators, order by an expression PostgreSQL cannot read off the
+    # primary key: walking the whole table backwards hoping to meet their videos (what it plans
+    # for a LIMIT) took 14 ms at a million videos; their own index and a top-N sort take 1.
+    newest = (Video.id + 0) if owner_ids is not None and len(owner_ids) > 1 else Video.id
     query = (select(Video).where(visible, Video.purpose == POST, Video.status.not_in((DELETED, FAILED)),
                                  Video.playable_at.is_not(None))
-             .order_by(Video.id.desc()).limit(limit))
+             .order_by(newest.desc()).limit(limit))
     if viewer_id is not None:
         query = query.where(Video.owner_id.not_in(graph.hidden_user_ids(viewer_id)))
     query = query.where(Video.owner_id.not_in(graph.private_account_ids_not_followed(viewer_id)))
