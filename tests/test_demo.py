@@ -77,6 +77,10 @@ async def test_demo_viewing_history_trains_a_personal_feed(app, monkeypatch: pyt
         services = service.services_of(rt.extras, var_dir=rt.settings.var_dir, redis_url="")
         page = await service.for_you(db, services, viewer_id=demo.id, cursor=None, follow_share=0.1)
     topics = [video.hashtags[0] for video, _, _ in page.items]
+    from shua.feed import interests
+
+    async with rt.database.transaction() as db:
+        assert await interests.chosen(db, demo.id) == ["fitness", "games"]  # answered: not asked again
     assert sum(t in ("fitness", "games") for t in topics) >= len(topics) / 2, topics  # 2 of 10 tastes by chance
     import shutil
 

@@ -18,7 +18,7 @@ from shua.accounts import service as accounts
 from shua.accounts.models import User
 from shua.core import clock
 from shua.demo import DEMO_PASSWORD
-from shua.feed import events, learning
+from shua.feed import events, interests, learning
 from shua.feed.events import EventIn, Limits
 from shua.feed.models import FeedEvent
 from shua.media import videos
@@ -30,6 +30,7 @@ TASTES = {
     "travel": ("travel_amy", "zhangsan"), "dance": ("xiaoyu",), "family": ("baby_mama",), "farm": ("laoli",),
     "cars": ("auto_chen",), "games": ("gamer_k",),
 }
+TASTE_INTEREST = {"farm": "countryside"}  # a taste's name in the interests catalogue, where it differs
 DEMO_TASTES = ("fitness", "games")  # creators the demo account does not follow: For You, not 关注
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ("小明", "静", "伟", "芳", "娜", "强", "磊", "洋", "艳", "杰",
@@ -104,6 +105,9 @@ async def seed_viewing(rt: Runtime, *, progress: Callable[[str], None] | None = 
             for vid in likes:
                 video = await videos.get_video(db, viewer_id=viewer.id, video_id=vid)
                 await engagement.like(db, user_id=viewer.id, video=video)
+            # They picked their tastes when they started (the 选择兴趣 page), so it is not offered again.
+            await interests.choose(db, viewer.id, [key for key in (TASTE_INTEREST.get(t, t) for t in chosen)
+                                                   if key in interests.CATALOGUE])
     say("training the recommender")
     await learning.retrain(rt.database, rt.settings.var_dir, days=30, dim=16)
     return recorded

@@ -101,6 +101,20 @@ class TestLearnedFeed:
         similar = [topic_of(i) for i in page if i["source"] == "similar"]
         assert similar and all(t == "sport" for t in similar), sources
 
+    async def test_likes_lean_the_next_page_to_their_topic_without_any_model(
+        self, client: httpx2.AsyncClient, database: Database
+    ) -> None:
+        built = await world(database, fans=1)
+        viewer = await sign_up(client, "sporty")
+        before = [topic_of(i) for i in (await viewer.get("/api/v1/feed")).json()["items"]]
+        for liked in built["videos"]["sport"][:2]:
+            assert (await viewer.post(f"/api/v1/videos/{liked}/like")).status_code in (200, 201)
+        items = (await viewer.get("/api/v1/feed")).json()["items"]
+        after = [topic_of(i) for i in items]
+        assert after.count("sport") >= len(after) * 3 / 4, (before, after)
+        assert after.count("sport") > before.count("sport"), (before, after)
+        assert "category" in {i["source"] for i in items}  # the hashtag-affinity source brought them
+
     async def test_not_interested_removes_that_creator_and_topic_at_once(
         self, client: httpx2.AsyncClient, database: Database
     ) -> None:

@@ -24,9 +24,10 @@ from shua.social.engagement import Stats
 
 # Our source names → the feature's source vocabulary (features.SOURCES, by index).
 SOURCE_FEATURE = {"personal": "embedding", "similar": "similar", "trending": "trending", "fresh": "new",
-                  "pool": "new", "following": "followed", "interest": "category", "again": "other"}
+                  "pool": "new", "following": "followed", "interest": "category", "category": "category",
+                  "again": "other"}
 SOURCE_WEIGHTS = {"following": 1.0, "personal": 1.1, "similar": 1.2, "trending": 0.9, "pool": 0.8, "fresh": 0.6,
-                  "interest": 1.0, "again": 0.0}
+                  "interest": 1.0, "category": 1.0, "again": 0.0}
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,15 @@ def _ranker(model: FeedModel) -> Any | None:
 
 
 AFFINITY_WEIGHT = 2.0
+TASTE_WEIGHT = 1.5  # topic share + creator share among the latest positives (0..2): as strong as a close embedding
 
 
 def heuristic(items: list[Scored], feed_stats: dict[int, FeedStats], stats: dict[int, Stats],
-              affinity: dict[int, float] | None = None) -> list[float]:
+              affinity: dict[int, float] | None = None, taste: dict[int, float] | None = None) -> list[float]:
     """Without a ranker: the source's score, weighted, times how well the video holds viewers,
     plus — when the model knows the viewer — how close the video is to their taste (the
-    embedding dot product), whichever source proposed it."""
+    embedding dot product), whichever source proposed it, plus how much its topic and creator
+    are like what the viewer just enjoyed (`taste`, online: a like counts on the next page)."""
     scores = []
     for item in items:
         seen = feed_stats.get(item.video.id)
@@ -64,6 +67,8 @@ def heuristic(items: list[Scored], feed_stats: dict[int, FeedStats], stats: dict
         score = SOURCE_WEIGHTS.get(item.source, 0.5) * item.base * (0.5 + completion + 2 * like_rate)
         if affinity:
             score += AFFINITY_WEIGHT * max(0.0, affinity.get(item.video.id, 0.0))
+        if taste:
+            score += TASTE_WEIGHT * taste.get(item.video.id, 0.0)
         scores.append(score)
     return scores
 

@@ -10,6 +10,9 @@ heuristic), and let the mixer place them — follow share, creator and topic spr
   a like changes the next page before any retrain);
 - `trending`: recent videos by time-decayed engagement, for everyone (cold start included);
 - `fresh`: the newest videos, so new uploads get their first views (the traffic pool's stage 0);
+- `category`: trending videos of the topics (hashtags, feed.interests categories) of what the
+  viewer just liked or watched through; with no ranker those topics and creators also add to
+  the score (`Signals.taste_of`);
 - `interest`: for a viewer still new (cold start), trending videos of the topics they picked;
   those are also lifted in the ranking, less with every view, until the viewer's own signals
   lead (feed.interests).
@@ -58,11 +61,12 @@ SEEN_DAYS = 30
 INTEREST_K = 120  # cold-start candidates from the chosen topics
 # How many of each source's candidates are read and ranked per page (the ranker was trained
 # and evaluated offline on 100 embedding candidates plus trending, feed/training.py).
-SOURCE_QUOTA = {"following": 30, "personal": 100, "similar": 40, "interest": 40, "trending": 50, "pool": 20,
-                "fresh": 20}
+SOURCE_QUOTA = {"following": 30, "personal": 100, "similar": 40, "interest": 40, "category": 40, "trending": 50,
+                "pool": 20, "fresh": 20}
 AGAIN_K = 100  # already-watched videos offered again when a small catalogue runs out
 COLD_START_VIEWS = 40  # the chosen topics' lift is gone after this many videos seen
 COLD_TOPIC_CAP = 2  # of one topic per page, for a viewer the feed knows nothing about
+TASTE_WINDOW = 20  # the latest positives whose topics and creators make the viewer's taste now
 
 
 @dataclass
@@ -82,6 +86,15 @@ class Signals:
     not_interested_topics: set[str] = field(default_factory=set)
     seen: set[int] = field(default_factory=set)
     interests: frozenset[str] = frozenset()  # the topics picked at the start (feed.interests)
+    positive_videos: list[Video] = field(default_factory=list)  # the latest liked / watched through
+    taste_topics: dict[str, float] = field(default_factory=dict)  # share of those per topic
+    taste_creators: dict[int, float] = field(default_factory=dict)  # share of those per creator
+
+    def taste_of(self, video: Video) -> float:
+        """How much the video is like what the viewer just enjoyed: its best topic's share plus
+        its creator's, among the latest positives (0 to 2). Online: no retrain needed."""
+        best_topic = max((self.taste_topics.get(t, 0.0) for t in _topics(video)), default=0.0)
+        return best_topic + self.taste_creators.get(video.owner_id, 0.0)
 
     def interest_lift(self) -> float:
         """How much the chosen topics still count: 1 for a new viewer, 0 after a few dozen views."""
@@ -93,7 +106,7 @@ class Trending:
     video_id: int
     owner_id: int
     score: float
-    topics: frozenset[str]  # the interests catalogue's (feed.interests), for cold-start viewers
+    topics: frozenset[str]  # catalogue topics (feed.interests) and "#first-hashtag": see _topics
 
 
 @dataclass
@@ -127,6 +140,14 @@ def _topic(video: Video) -> str | None:
     return video.hashtags[0].lower() if video.hashtags else None
 
 
+def _topics(video: Video) -> set[str]:
+    """The catalogue topics (feed.interests) and the first hashtag, as "#tag"."""
+    found: set[str] = set(interests.topics_of(video.hashtags))
+    if video.hashtags:
+        found.add(f"#{video.hashtags[0].lower()}")
+    return found
+
+
 def _age_hours(video_id: int) -> float:
     return max(0.0, (time.time() * 1000 - id_timestamp_ms(video_id)) / 3_600_000)
 
@@ -149,7 +170,7 @@ async def _trending(db: AsyncSession, services: Services) -> list[Trending]:
         s = stats.get(video.id, engagement.NO_STATS)
         scored.append(Trending(video.id, video.owner_id, trending_score(
             likes=s.likes, comments=s.comments, shares=s.shares, favourites=s.favourites,
-            age_hours=_age_hours(video.id)), interests.topics_of(video.hashtags)))
+            age_hours=_age_hours(video.id)), frozenset(_topics(video))))
     scored.sort(key=lambda row: row.score, reverse=True)
     services.trending = (time.monotonic(), scored)
     return scored
@@ -168,10 +189,19 @@ async def _signals(db: AsyncSession, viewer_id: int | None, seen: set[int]) -> S
             signals.liked.append(event.video_id)
         elif event.kind == COMPLETE and event.video_id not in signals.completed:
             signals.completed.append(event.video_id)
-    for video in (await videos.by_id(db, video_ids=refused)).values():
-        signals.not_interested_owners.add(video.owner_id)
-        if _topic(video):
-            signals.not_interested_topics.add(_topic(video))  # type: ignore[arg-type]
+    positives = (signals.liked + signals.completed)[:TASTE_WINDOW]
+    found = await videos.by_id(db, video_ids=list({*refused, *positives}))
+    for vid in refused:
+        if vid in found:
+            signals.not_interested_owners.add(found[vid].owner_id)
+            if _topic(found[vid]):
+                signals.not_interested_topics.add(_topic(found[vid]))  # type: ignore[arg-type]
+    signals.positive_videos = [found[vid] for vid in positives if vid in found]
+    for video in signals.positive_videos:  # the viewer's taste now: topics and creators, by share
+        for topic in _topics(video):
+            signals.taste_topics[topic] = signals.taste_topics.get(topic, 0.0) + 1 / len(signals.positive_videos)
+        signals.taste_creators[video.owner_id] = (signals.taste_creators.get(video.owner_id, 0.0)
+                                                  + 1 / len(signals.positive_videos))
     signals.seen |= await events.seen_video_ids(db, viewer_id, since=clock.utcnow() - timedelta(days=SEEN_DAYS))
     signals.seen |= set(refused)
     if len(signals.seen) < COLD_START_VIEWS:  # past that, the picked topics no longer count
@@ -215,6 +245,10 @@ async def _gather(db: AsyncSession, services: Services, *, viewer_id: int | None
         picked = [row for row in trending if row.topics & signals.interests][:INTEREST_K]
         for row in picked:
             pool.setdefault(row.video_id, ("interest", 0.5 + 0.5 * row.score / top))
+    if signals.taste_topics:  # hashtag/category affinity: trending videos of the topics just enjoyed
+        for row in [row for row in trending if row.topics & signals.taste_topics.keys()][:INTEREST_K]:
+            share = max(signals.taste_topics.get(t, 0.0) for t in row.topics)
+            pool.setdefault(row.video_id, ("category", 0.5 * share + 0.5 * row.score / top))
     for row in trending[:150]:
         pool.setdefault(row.video_id, ("trending", row.score / top))
     async def pooled() -> list[list[int]]:  # each stage still under its budget gets exposure
@@ -332,17 +366,17 @@ async def _score(db: AsyncSession, services: Services, *, viewer_id: int | None,
         user_vector = services.model.user_vector(viewer_id)
         if user_vector is not None:
             affinity = {vid: float(vec @ user_vector) for vid, vec in services.model.item_vectors(ids).items()}
-        positives = (signals.liked + signals.completed)[:10]
-        recent = list(services.model.item_vectors(positives).values())
-        liked_videos = await videos.by_id(db, video_ids=positives)
+        positives = signals.positive_videos[:10]
+        recent = list(services.model.item_vectors([v.id for v in positives]).values())
         learned = ranking.learned(
             model, viewer_vector=services.model.user_vector(viewer_id), recent=recent,
-            recent_categories=[categories_of(v.hashtags) for v in liked_videos.values()],
+            recent_categories=[categories_of(v.hashtags) for v in positives],
             interactions=len(signals.seen), items=items, feed_stats=feed_stats, stats=stats,
             followed=set(following))
         if learned is not None:
             return learned
-    return ranking.heuristic(items, feed_stats, stats, affinity)
+    taste = {it.video.id: signals.taste_of(it.video) for it in items} if signals.positive_videos else None
+    return ranking.heuristic(items, feed_stats, stats, affinity, taste)
 
 
 async def following_tab(db: AsyncSession, *, viewer_id: int, cursor: str | None, limit: int = PAGE_SIZE) -> FeedPage:
