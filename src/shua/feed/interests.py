@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +45,13 @@ class UnknownInterest(ShuaError):
 
 
 def topics_of(hashtags: Iterable[str]) -> frozenset[str]:
-    """The catalogue topics a video's hashtags belong to."""
+    """The catalogue topics a video's hashtags belong to (memoised: serving asks it for every
+    candidate of every page, and the same videos come back all the time)."""
+    return _topics_of(tuple(hashtags))
+
+
+@lru_cache(maxsize=65_536)
+def _topics_of(hashtags: tuple[str, ...]) -> frozenset[str]:
     tags = [tag.casefold() for tag in hashtags]
     found = set()
     for key, words in CATALOGUE.items():
