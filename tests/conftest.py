@@ -77,6 +77,7 @@ def settings(database_url: str, var_dir: Path) -> Settings:
         var_dir=var_dir, database_url=database_url, secret_key=TEST_SECRET, run_jobs_in_process=False,
         database_null_pool=True, log_json=False, argon2_time_cost=1, argon2_memory_kib=1024,
         signup_rate="1000/minute", api_write_rate="1000/minute",
+        feed_retrain_hours=0,  # the var folder is shared by the run: a model trained by one test would steer others
         _env_file=None,  # type: ignore[call-arg]
     )
 

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     feed_aggregate_seconds: float = Field(default=30.0, gt=0, le=3600)
     feed_aggregate_batch: int = Field(default=5000, ge=1, le=100_000)
     feed_aggregate_settle_ms: int = Field(default=2000, ge=0, le=600_000)
+    # The recommender retrains from the log this often, queued by the aggregate job while events
+    # arrive (0: only by `shua feed train`). The model folder must be shared by API hosts.
+    feed_retrain_hours: float = Field(default=6.0, ge=0, le=24 * 30)
     # New-video traffic pools (feed/pools.py, ARCHITECTURE.md): impression budgets of stages 0,
     # 1, 2 (stage 3 is unbounded); a video is promoted when the Wilson lower bounds (z) of its
     # completion and like rates, over at least min-plays plays, beat its stage cohort's averages

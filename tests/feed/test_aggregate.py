@@ -236,6 +236,33 @@ class TestChain:
             assert (await pools.stage_of_many(db, [video.id]))[video.id].status == "settled"  # 0 plays
 
 
+    async def test_the_recommender_retrains_when_due(self, client: httpx2.AsyncClient, database: Database,
+                                                     settings: Settings) -> None:
+        import shutil
+
+        from shua.feed import learning
+
+        settings.feed_retrain_hours = 6
+        folder = learning.model_folder(settings.var_dir)
+        try:
+            (viewer,), (video,) = await world(database)
+            await ingest(database, viewer, e(video), e(video, "watch", watch_ms=4000))
+            clock.travel(31)
+            assert await jobs.drain(database) == 2  # aggregate, then the first training
+            assert (folder / "meta.json").exists()
+            trained = (folder / "meta.json").stat().st_mtime_ns
+            for _ in range(2):  # within six hours: folding only
+                await ingest(database, viewer, e(video))
+                clock.travel(31)
+                assert await jobs.drain(database) == 1
+            clock.travel(6 * 3600)
+            await ingest(database, viewer, e(video))
+            assert await jobs.drain(database) == 2  # due again: folded and retrained, once
+            assert (folder / "meta.json").stat().st_mtime_ns != trained
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 class TestReads:
     async def test_recent_events_and_seen_videos(self, database: Database) -> None:
         (viewer, other), (a, b, c) = await world(database, viewers=2, videos=3)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, case, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -192,6 +192,17 @@ async def ensure_scheduled(db: AsyncSession, name: str, task_name: str, *, every
     if taken:
         await jobs.enqueue(db, task_name, {"token": str(token)}, run_at=due)
     return taken
+
+
+async def claim_due(db: AsyncSession, name: str, *, every: timedelta) -> bool:
+    """True for exactly one caller once `name` is due (never run, or `every` has passed since it
+    was last claimed), and the next due time moves on in the same statement."""
+    await insert_ignore(db, FeedSchedule, name=name, watermark=0, token=None, due_at=None)
+    now = clock.utcnow()
+    query = (update(FeedSchedule)
+             .where(FeedSchedule.name == name, or_(FeedSchedule.due_at.is_(None), FeedSchedule.due_at <= now))
+             .values(due_at=now + every))
+    return bool(getattr(await db.execute(query), "rowcount", 0))
 
 
 async def reschedule(db: AsyncSession, name: str, task_name: str, *, token: int | None, after: float,

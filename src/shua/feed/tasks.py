@@ -1,8 +1,10 @@
 """Background work of the feed's event side: fold the event log into counters (a chain that
-re-enqueues itself), promote videos through the traffic pools, enter new posts into them."""
+re-enqueues itself), retrain the recommender when it is due, promote videos through the traffic
+pools, enter new posts into them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from shua import runtime
@@ -12,7 +14,9 @@ from shua.core import jobs
 from shua.core.db import Database
 from shua.core.ids import parse_id
 from shua.core.jobs import subscribe, task
-from shua.feed import events, pools
+from shua.feed import events, learning, pools
+
+RETRAIN, RETRAIN_TASK = "retrain", "feed.retrain"
 
 
 def rules_of(settings: Settings) -> pools.PoolRules:
@@ -34,9 +38,19 @@ async def aggregate(database: Database, payload: dict[str, Any]) -> None:
     async with database.transaction() as db:
         if folded and await pools.any_due(db):
             await jobs.enqueue(db, pools.PROMOTE_TASK, {})
+        if folded and settings.feed_retrain_hours > 0 and await events.claim_due(
+                db, RETRAIN, every=timedelta(hours=settings.feed_retrain_hours)):
+            await jobs.enqueue(db, RETRAIN_TASK, {})
         delay = events.next_delay(settings.feed_aggregate_seconds, folded, idle, backlog=folded >= batch * batches)
         await events.reschedule(db, events.AGGREGATE, events.AGGREGATE_TASK, token=parse_id(payload.get("token")),
                                 after=delay, payload={"idle": idle})
+
+
+@task(RETRAIN_TASK, max_attempts=2, timeout_seconds=3600, backoff_seconds=600)
+async def retrain(database: Database, payload: dict[str, Any]) -> None:
+    """Rebuild the embeddings, the ranker and the vector index from the log, as `shua feed train`
+    does; serving processes pick the new model up within seconds (feed.vectors)."""
+    await learning.retrain(database, runtime.current().settings.var_dir)
 
 
 @task(pools.PROMOTE_TASK, max_attempts=5, timeout_seconds=300, backoff_seconds=30)
