@@ -232,7 +232,11 @@ class TestColdStartInterests:
         await page.goto("/settings")
         await expect(page.get_by_role("link", name="修改兴趣")).to_be_visible()
 
-    async def test_closing_the_prompt_is_an_answer(self, tab: Tab) -> None:
+    async def test_closing_the_prompt_is_an_answer(self, tab: Tab, database: Database) -> None:
+        from tests.factories import make_user, make_video
+
+        async with database.transaction() as db:
+            await make_video(db, await make_user(db, "maker"), caption="#猫咪", hashtags=["猫咪"], duration_ms=8000)
         page = tab.page
         await sign_up(page, "busy", nickname="没空")
         await page.goto("/")

@@ -198,7 +198,8 @@ async def show_home(request: Request, feed: Annotated[str, Query(max_length=20)]
         page = await feed_routes.feed_page(db, runtime, viewer_id=viewer.me.id if viewer else None, cursor=None,
                                            tab=chosen)
         # A viewer who never answered is offered the interests picker (once answered, never again).
-        ask_interests = viewer is not None and chosen == "for_you" and await interests.chosen(db, viewer.me.id) is None
+        ask_interests = (viewer is not None and chosen == "for_you" and bool(page.items)
+                         and await interests.chosen(db, viewer.me.id) is None)
     return render(request, "home.html", viewer=viewer, locale=pick_locale(request, viewer),
                   title="home.following" if chosen == "following" else "home.title", tab="home",
                   page=page.model_dump(mode="json"), feed_tab=chosen, ask_interests=ask_interests)
