@@ -1,0 +1,1 @@
+"""Search: videos, users and hashtags in Chinese and English (issue 7, in progress)."""
