@@ -39,6 +39,9 @@ def configure_logging(*, json: bool | None = None, level: str = "INFO") -> None:
     for noisy in ("uvicorn.access",):  # our middleware logs each request once, with its id
         logging.getLogger(noisy).handlers[:] = []
         logging.getLogger(noisy).propagate = False
+    # faiss says at info level, with a traceback each, which CPU builds it did not find (three
+    # lines on every start of the feed); its warnings still come through.
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
     structlog.configure(
         processors=[*processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
