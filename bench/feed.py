@@ -49,7 +49,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent / "src"))
 sys.path.insert(0, str(BENCH_DIR))
 
-from social import dsn_of, log, pct, with_database  # noqa: E402
+from social import NoDatabase, dsn_of, fresh_database, log, pct  # noqa: E402
 
 TOPICS = 50
 DIM = 64
@@ -214,44 +214,28 @@ def follow_share(knob: float, pages: int = 10_000, seed: int = 1) -> float:
 async def run(args: argparse.Namespace) -> int:
     import asyncpg
 
-    from shua.core.migrate import upgrade_async
-
-    name = f"shua_bench_feed_{os.getpid()}"
-    admin = dsn_of(args.database_url)
-    try:
-        conn = await asyncpg.connect(admin)
-    except (OSError, asyncpg.PostgresError) as exc:
-        print(f"cannot reach PostgreSQL at {admin}: {exc}", file=sys.stderr)
-        return 2
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = with_database(args.database_url, name)
     var_dir = Path(tempfile.mkdtemp(prefix="shua-bench-feed-"))
     try:
-        await upgrade_async(url)
-        conn = await asyncpg.connect(dsn_of(url))
-        started = time.perf_counter()
-        sample = await generate(conn, args, var_dir)
-        await conn.close()
-        log(f"generated in {time.perf_counter() - started:.0f} s")
-        if args.profile:
-            import cProfile
-            import pstats
-
-            profiler = cProfile.Profile()
-            profiler.enable()
-            results = await measure(args, url, var_dir, sample)
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats("src/shua", 40)
-        else:
-            results = await measure(args, url, var_dir, sample)
-    finally:
-        if args.keep_database:
-            log(f"kept the database: {url}")
-        else:
-            conn = await asyncpg.connect(admin)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        async with fresh_database(args.database_url, "shua_bench_feed", keep=args.keep_database) as url:
+            conn = await asyncpg.connect(dsn_of(url))
+            started = time.perf_counter()
+            sample = await generate(conn, args, var_dir)
             await conn.close()
+            log(f"generated in {time.perf_counter() - started:.0f} s")
+            if args.profile:
+                import cProfile
+                import pstats
+
+                profiler = cProfile.Profile()
+                profiler.enable()
+                results = await measure(args, url, var_dir, sample)
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats("src/shua", 40)
+            else:
+                results = await measure(args, url, var_dir, sample)
+    except NoDatabase as exc:
+        print(exc, file=sys.stderr)
+        return 2
     shares = {knob: follow_share(knob) for knob in (0.10, 0.30)}
     goal = 2 * results["anchor_p99"] + 10
     print(f"\nmachine: {platform.node()} {os.cpu_count()} CPUs, CPython {platform.python_version()}, "

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import platform
@@ -33,6 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -74,6 +76,39 @@ def dsn_of(url: str) -> str:
 def with_database(url: str, name: str) -> str:
     base, _, _ = url.rpartition("/")
     return f"{base}/{name}"
+
+
+class NoDatabase(Exception):
+    """PostgreSQL cannot be reached: the bench says so and exits 2."""
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(database_url: str, prefix: str, *, keep: bool = False) -> AsyncIterator[str]:
+    """A new, migrated PostgreSQL database for one bench run (its URL), dropped afterwards
+    unless `keep` (to EXPLAIN what was measured)."""
+    import asyncpg
+
+    from shua.core.migrate import upgrade_async
+
+    name = f"{prefix}_{os.getpid()}"
+    admin = dsn_of(database_url)
+    try:
+        conn = await asyncpg.connect(admin)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise NoDatabase(f"cannot reach PostgreSQL at {admin}: {exc}") from exc
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    url = with_database(database_url, name)
+    try:
+        await upgrade_async(url)
+        yield url
+    finally:
+        if keep:
+            log(f"kept the database: {url}")
+        else:
+            conn = await asyncpg.connect(admin)
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.close()
 
 
 def make_edges(users: int, follows: int, reciprocity: float, rng: random.Random) -> list[tuple[int, int]]:
@@ -207,32 +242,19 @@ async def measure(args: argparse.Namespace, url: str, sample: list[int]) -> dict
 async def run(args: argparse.Namespace) -> int:
     import asyncpg
 
-    from shua.core.migrate import upgrade_async
-
-    name = f"shua_bench_social_{os.getpid()}"
-    admin = dsn_of(args.database_url)
     try:
-        conn = await asyncpg.connect(admin)
-    except (OSError, asyncpg.PostgresError) as exc:
-        print(f"cannot reach PostgreSQL at {admin}: {exc}", file=sys.stderr)
+        async with fresh_database(args.database_url, "shua_bench_social") as url:
+            conn = await asyncpg.connect(dsn_of(url))
+            started = time.perf_counter()
+            sample = await generate(conn, args)
+            counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}")  # noqa: S608 - fixed table names
+                      for t in ("users", "follows", "friendships", "videos")}
+            await conn.close()
+            log(f"generated in {time.perf_counter() - started:.0f} s: {counts}")
+            results = await measure(args, url, sample)
+    except NoDatabase as exc:
+        print(exc, file=sys.stderr)
         return 2
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    url = with_database(args.database_url, name)
-    try:
-        await upgrade_async(url)
-        conn = await asyncpg.connect(dsn_of(url))
-        started = time.perf_counter()
-        sample = await generate(conn, args)
-        counts = {t: await conn.fetchval(f"SELECT count(*) FROM {t}")  # noqa: S608 - fixed table names
-                  for t in ("users", "follows", "friendships", "videos")}
-        await conn.close()
-        log(f"generated in {time.perf_counter() - started:.0f} s: {counts}")
-        results = await measure(args, url, sample)
-    finally:
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
     print(f"\nmachine: {platform.node()} {os.cpu_count()} CPUs, {platform.python_implementation()} "
           f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     print(f"graph: {counts['users']:,} users, {counts['follows']:,} follows, {counts['friendships']:,} "
