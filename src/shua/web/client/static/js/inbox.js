@@ -68,8 +68,10 @@ function put(convo, { top = false } = {}) {
   const row = existing || build(convo);
   if (existing) fill(row, convo);
   rows.set(convo.id, row);
-  if (top) list.prepend(row);
-  else list.append(row);
+  // A row already in place is left alone: moving a node under the pointer cancels the click
+  // the viewer is making on it.
+  if (top && list.firstElementChild !== row) list.prepend(row);
+  else if (!top && !existing) list.append(row);
   syncEmpty();
 }
 
@@ -98,7 +100,15 @@ async function loadMore() {
 async function reload() {
   const page = await api("GET", `/api/v1/conversations${requestsMode ? "/requests" : ""}`);
   for (const id of [...rows.keys()]) if (!page.items.some((c) => c.id === id)) remove(id);
-  for (const convo of [...page.items].reverse()) put(convo, { top: true });
+  // Put the first page in the server's order, moving only the rows that are out of place.
+  let previous = null;
+  for (const convo of page.items) {
+    put(convo);
+    const row = rows.get(convo.id);
+    const wanted = previous ? previous.nextElementSibling : list.firstElementChild;
+    if (row !== wanted) list.insertBefore(row, wanted);
+    previous = row;
+  }
   next = page.next_cursor;
 }
 
