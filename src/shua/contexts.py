@@ -6,11 +6,14 @@ from __future__ import annotations
 def load_all() -> None:
     import shua.accounts.models
     import shua.accounts.tasks
+    import shua.core.audit
     import shua.core.jobs
     import shua.feed.models
     import shua.feed.tasks
     import shua.media.models
     import shua.media.tasks
+    import shua.search.models
+    import shua.search.tasks
     import shua.social.engagement_models
     import shua.social.engagement_tasks
     import shua.social.messaging_models

@@ -178,6 +178,7 @@ async def update_profile(
     locale: str | None = None,
 ) -> User:
     """Edit the fields that were given."""
+    named = (user.handle, user.nickname)
     if handle is not None and handle != user.handle:
         if not await _handle_free(db, handle, except_user=user.id):
             raise HandleTaken(handle=handle)
@@ -199,7 +200,8 @@ async def update_profile(
         await db.flush()
     except IntegrityError as exc:
         raise HandleTaken(handle=handle) from exc
-    await jobs.publish(db, "account.updated", {"user_id": str(user.id)})
+    await jobs.publish(db, "account.updated", {"user_id": str(user.id),
+                                               "renamed": named != (user.handle, user.nickname)})
     return user
 
 

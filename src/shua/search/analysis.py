@@ -11,6 +11,8 @@ folded (cats → cat). #hashtags and @handles are exact tokens of their own.
 Fields (all lowercase, deduplicated in first-seen order):
     words    jieba words and English words
     bigrams  Chinese character bigrams (a lone Chinese character stands as itself)
+    chars    a document's single Chinese characters, so a one-character query (猫) finds 小猫 and
+             猫咪; queries of two or more characters match by bigrams, which are more precise
     pinyin   pinyin of Chinese words, whole and initials
     tags     "#hashtag" and "@handle"
 """
@@ -49,6 +51,7 @@ class Analysed:
     bigrams: list[str] = field(default_factory=list)
     pinyin: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    chars: list[str] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         return not (self.words or self.bigrams or self.pinyin or self.tags)
@@ -120,20 +123,22 @@ def _bigrams(run: str) -> list[str]:
     return [run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)]
 
 
-def _pinyin(word: str) -> list[str]:
+def _pinyin(word: str, initials: bool) -> list[str]:
     syllables = [s for s in lazy_pinyin(word, style=Style.NORMAL, errors="ignore") if s.isalpha()]
     if not syllables:
         return []
-    whole, initials = "".join(syllables), "".join(s[0] for s in syllables)
-    return [whole] if len(syllables) == 1 else [whole, initials]
+    whole = "".join(syllables)
+    return [whole, "".join(s[0] for s in syllables)] if initials and len(syllables) > 1 else [whole]
 
 
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(i for i in items if i))
 
 
-def analyse(text: str, *, max_chars: int = MAX_DOCUMENT_CHARS) -> Analysed:
-    """A document's tokens (a caption, a nickname, a hashtag's name)."""
+def analyse(text: str, *, max_chars: int = MAX_DOCUMENT_CHARS, initials: bool = True) -> Analysed:
+    """A document's tokens (a caption, a nickname, a hashtag's name). `initials=False` leaves out
+    pinyin initials: two letters match far too much in a caption (猫咪 and 妹妹 are both "mm");
+    they are for completing short names (suggestions, people)."""
     text = normalise(text[:max_chars])
     tags = [f"#{t}" for t in _TAG.findall(text)] + [f"@{m}" for m in _MENTION.findall(text)]
     body = _MENTION.sub(" ", text).replace("#", " ")
@@ -144,12 +149,15 @@ def analyse(text: str, *, max_chars: int = MAX_DOCUMENT_CHARS) -> Analysed:
         if _IS_HAN.match(token):
             if token not in STOP_WORDS:
                 words.append(token)
-                pinyin += _pinyin(token)
+                pinyin += _pinyin(token, initials)
         else:
             words += [_fold_english(w) for w in _LATIN_WORD.findall(token) if w not in STOP_WORDS]
+    chars: list[str] = []
     for run in _HAN_RUN.findall(body):
         bigrams += _bigrams(run)
-    return Analysed(words=_unique(words), bigrams=_unique(bigrams), pinyin=_unique(pinyin), tags=_unique(tags))
+        chars += [c for c in run if c not in STOP_WORDS]
+    return Analysed(words=_unique(words), bigrams=_unique(bigrams), pinyin=_unique(pinyin), tags=_unique(tags),
+                    chars=_unique(chars))
 
 
 def analyse_query(query: str) -> Analysed:
@@ -159,4 +167,4 @@ def analyse_query(query: str) -> Analysed:
     latin = _LATIN_WORD.findall(normalise(query[:MAX_QUERY_CHARS]))
     letters = [w for w in latin if w.isalpha()]
     pinyin = found.pinyin + letters + (["".join(letters)] if len(letters) > 1 else [])
-    return Analysed(words=found.words, bigrams=found.bigrams, pinyin=_unique(pinyin), tags=found.tags)
+    return Analysed(words=found.words, bigrams=found.bigrams, pinyin=_unique(pinyin), tags=found.tags)  # no chars

@@ -9,6 +9,7 @@ from shua.feed import events_routes as feed_events
 from shua.feed import experiments_routes as experiments
 from shua.feed import routes as feed
 from shua.media import routes as uploads
+from shua.search import routes as search
 from shua.social import engagement_routes as engagement
 from shua.social import messaging_routes as messages
 from shua.social import moments_routes as moments
@@ -32,6 +33,8 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(moments.media_router)
     app.include_router(engagement.router)
     app.include_router(messages.router)
+    app.include_router(search.router)
+    app.include_router(search.admin)
     app.include_router(media.router)
     app.include_router(social_pages.router)
     app.include_router(pages.router)

@@ -1,0 +1,98 @@
+"""Matching a query against the documents: SQLite FTS5 with bm25, or PostgreSQL full-text search
+with a GIN index, over the same token columns (see the 0010 migration).
+
+A query is an OR of its tokens, each against its own column (hashtags against `tags`, words
+against `words`, …): a strict AND returns nothing for most multi-word Chinese queries, and
+bm25 (ts_rank) already scores a document higher for every further token it matches. The service
+then boosts documents that match every part of the query.
+
+Tokens are quoted into the engines' query syntax, never pasted: FTS syntax (`"`, `*`, `NEAR`,
+`-`, `:`) and SQL in a query are text to be searched for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, bindparam, cast, column, func, literal_column, select, table
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shua.search.analysis import Analysed
+from shua.search.models import SearchDoc
+
+# Column weights, best evidence first: an exact hashtag or handle, a word, pinyin, a bigram.
+WEIGHTS = {"tags": 4.0, "words": 2.0, "pinyin": 1.0, "grams": 1.0}
+# PostgreSQL's ts_rank takes weights for D, C, B, A (grams, pinyin, words, tags), at most 1.0.
+_PG_WEIGHTS = "{" + ",".join(str(WEIGHTS[c] / 4.0) for c in ("grams", "pinyin", "words", "tags")) + "}"
+_PG_LABELS = {"tags": "A", "words": "B", "pinyin": "C", "grams": "D"}
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc_id: int
+    relevance: float  # higher is better; comparable within one query only
+    owner_id: int | None
+    created_at: datetime
+    tokens: frozenset[str]  # every token of the document, to tell which query parts it matched
+
+
+def query_columns(query: Analysed) -> dict[str, list[str]]:
+    """The query's tokens by the column each is matched against."""
+    columns = {"tags": query.tags, "words": query.words, "pinyin": query.pinyin, "grams": query.bigrams}
+    return {name: tokens for name, tokens in columns.items() if tokens}
+
+
+def fts5_query(query: Analysed) -> str:
+    """`tags : ("#猫咪") OR words : ("小猫" OR "cat") …`, each token a quoted string."""
+    def quoted(token: str) -> str:
+        return '"' + token.replace('"', '""') + '"'
+
+    return " OR ".join(f"{name} : ({' OR '.join(quoted(t) for t in tokens)})"
+                       for name, tokens in query_columns(query).items())
+
+
+def pg_tsquery(query: Analysed) -> str:
+    """`'#猫咪':A | '小猫':B | …`: every token a quoted lexeme restricted to its column's weight."""
+    def quoted(token: str) -> str:
+        return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+    return " | ".join(f"{quoted(t)}:{_PG_LABELS[name]}" for name, tokens in query_columns(query).items()
+                      for t in tokens)
+
+
+def _columns() -> list[Any]:
+    return [SearchDoc.id, SearchDoc.owner_id, SearchDoc.created_at, SearchDoc.tags, SearchDoc.words,
+            SearchDoc.pinyin, SearchDoc.grams]
+
+
+_FTS = table("search_fts", column("rowid"))
+
+
+def matching(is_sqlite: bool, query: Analysed) -> tuple[Select[Any], Any]:
+    """A select of the documents matching `query` and its relevance expression (higher better);
+    callers add their filters, order and limit."""
+    if is_sqlite:
+        weights = ", ".join(str(WEIGHTS[c]) for c in ("tags", "words", "pinyin", "grams"))
+        relevance: Any = literal_column(f"-bm25(search_fts, {weights})")
+        stmt = (select(*_columns(), relevance.label("relevance"))
+                .select_from(_FTS.join(SearchDoc.__table__, SearchDoc.id == _FTS.c.rowid))
+                .where(literal_column("search_fts").op("MATCH")(bindparam("fts", fts5_query(query)))))
+        return stmt, relevance
+    tsv: Any = literal_column("search_docs.tsv")
+    tsquery = cast(bindparam("tsq", pg_tsquery(query)), TSQUERY)
+    # Normalisation 1 divides by 1 + log(document length), as bm25 favours the shorter document.
+    relevance = func.ts_rank(literal_column(f"'{_PG_WEIGHTS}'"), tsv, tsquery, 1)
+    stmt = select(*_columns(), relevance.label("relevance")).where(tsv.op("@@")(tsquery))
+    return stmt, relevance
+
+
+async def hits(db: AsyncSession, stmt: Select[Any]) -> list[Hit]:
+    rows = (await db.execute(stmt)).all()
+    return [Hit(doc_id=row.id, relevance=float(row.relevance or 0.0), owner_id=row.owner_id,
+                created_at=row.created_at,
+                tokens=frozenset(f"{row.tags} {row.words} {row.pinyin} {row.grams}".split()))
+            for row in rows]
+

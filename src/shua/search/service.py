@@ -1,0 +1,199 @@
+"""Search as a viewer sees it: videos, users and hashtags for a query, ranked, filtered, paged,
+and only what the viewer may see.
+
+Ranking blends three things for each of the best-matching documents (at most CANDIDATES):
+    text        the engine's relevance × a boost for covering the query: every Chinese bigram,
+                Latin word and #tag of the query is a part; a document covering all of them
+                gets ALL_PARTS_BOOST on top of the share it covers
+    popularity  1 + POPULARITY × ln(1 + likes + shares + favourites)
+    freshness   FRESH_FLOOR + (1 - FRESH_FLOOR) × ½^(age / FRESH_HALF_LIFE_DAYS)
+Sorting by likes or by newest re-orders the same matches (newest asks the engine for the newest
+matches rather than the most relevant).
+
+Visibility is decided at read time with the social rules of the moment: public videos, plus
+friends-only ones of the viewer's friends, minus creators who blocked or were blocked by the
+viewer and private accounts the viewer does not follow. The page is then checked once more
+against the media context (`visible_by_id`), so a video deleted a second ago is never shown even
+before its document is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shua.core import clock
+from shua.core.db import insert_ignore
+from shua.core.ids import new_id
+from shua.media import videos
+from shua.media.models import FRIENDS, PUBLIC, Video
+from shua.search import analysis, engine
+from shua.search.models import HASHTAG, VIDEO, Hashtag, SearchDoc, SearchHistory, SearchLog
+from shua.social import engagement, graph, people
+
+PAGE_SIZE = 20
+CANDIDATES = 200  # documents ranked per query; results beyond them are not worth a swipe
+ALL_PARTS_BOOST = 0.5
+POPULARITY = 0.15
+FRESH_FLOOR, FRESH_HALF_LIFE_DAYS = 0.6, 30.0
+HISTORY_KEEP = 20
+
+Tab = Literal["all", "videos", "users", "hashtags"]
+Sort = Literal["relevance", "likes", "newest"]
+Period = Literal["any", "day", "week", "half_year"]
+Length = Literal["any", "short", "medium", "long"]
+_PERIODS = {"day": timedelta(days=1), "week": timedelta(days=7), "half_year": timedelta(days=182)}
+_LENGTHS = {"short": (None, 60_000), "medium": (60_000, 300_000), "long": (300_000, None)}
+
+
+@dataclass(frozen=True)
+class Filters:
+    sort: Sort = "relevance"
+    period: Period = "any"
+    length: Length = "any"
+
+
+@dataclass
+class VideoResults:
+    videos: list[Video] = field(default_factory=list)
+    next_offset: int | None = None
+
+
+@dataclass(frozen=True)
+class HashtagResult:
+    tag: str
+    videos: int
+
+
+def clean_query(text: str) -> str:
+    """What is logged and shown back: normalised, spaces collapsed, cut to MAX_QUERY_CHARS."""
+    return " ".join(analysis.normalise(text[:analysis.MAX_QUERY_CHARS * 4]).split())[:analysis.MAX_QUERY_CHARS]
+
+
+def parts_of(query: analysis.Analysed) -> list[str]:
+    """What "matching every part of the query" means: its Chinese bigrams (or lone characters),
+    Latin words and #tags."""
+    latin = [w for w in query.words if w.isascii()]
+    return list(dict.fromkeys(query.bigrams + latin + query.tags))
+
+
+def coverage(parts: list[str], tokens: frozenset[str]) -> float:
+    if not parts:
+        return 0.0
+    return sum(1 for p in parts if p in tokens) / len(parts)
+
+
+def text_score(relevance: float, covered: float) -> float:
+    return max(relevance, 1e-9) * (0.5 + 0.5 * covered) * (1 + ALL_PARTS_BOOST * (covered >= 1.0))
+
+
+def popularity(stats: engagement.Stats) -> float:
+    return 1 + POPULARITY * math.log1p(stats.likes + stats.shares + stats.favourites)
+
+
+def freshness(created_at: datetime, now: datetime) -> float:
+    age_days = max((now - created_at).total_seconds(), 0.0) / 86400
+    return FRESH_FLOOR + (1 - FRESH_FLOOR) * math.pow(0.5, age_days / FRESH_HALF_LIFE_DAYS)
+
+
+def _is_sqlite(db: AsyncSession) -> bool:
+    return db.get_bind().dialect.name == "sqlite"
+
+
+async def _visibility(db: AsyncSession, viewer_id: int | None) -> Any:
+    visible = SearchDoc.visibility == PUBLIC
+    if viewer_id is not None:
+        friends = await graph.friend_ids(db, viewer_id)
+        if friends:
+            visible = or_(visible, and_(SearchDoc.visibility == FRIENDS, SearchDoc.owner_id.in_(friends)))
+        visible = or_(visible, SearchDoc.owner_id == viewer_id)
+        hidden = SearchDoc.owner_id.not_in(graph.hidden_user_ids(viewer_id))
+        visible = and_(visible, hidden)
+    return and_(visible, SearchDoc.owner_id.not_in(graph.private_account_ids_not_followed(viewer_id)))
+
+
+async def search_videos(db: AsyncSession, *, viewer_id: int | None, query: str, filters: Filters = Filters(),
+                        offset: int = 0, limit: int = PAGE_SIZE) -> VideoResults:
+    analysed = analysis.analyse_query(query)
+    if analysed.is_empty() or offset >= CANDIDATES:
+        return VideoResults()
+    stmt, relevance = engine.matching(_is_sqlite(db), analysed)
+    stmt = stmt.where(SearchDoc.kind == VIDEO, await _visibility(db, viewer_id))
+    now = clock.utcnow()
+    if filters.period != "any":
+        stmt = stmt.where(SearchDoc.created_at >= now - _PERIODS[filters.period])
+    if filters.length != "any":
+        low, high = _LENGTHS[filters.length]
+        if low is not None:
+            stmt = stmt.where(SearchDoc.duration_ms >= low)
+        if high is not None:
+            stmt = stmt.where(SearchDoc.duration_ms < high)
+    order = SearchDoc.created_at.desc() if filters.sort == "newest" else relevance.desc()
+    found = await engine.hits(db, stmt.order_by(order).limit(CANDIDATES))
+    ranked = await _rank(db, found, analysed, filters.sort, now)
+    page = ranked[offset:offset + limit]
+    visible = await videos.visible_by_id(db, viewer_id=viewer_id, video_ids=page)
+    more = offset + limit < len(ranked)
+    return VideoResults(videos=[visible[i] for i in page if i in visible], next_offset=offset + limit if more else None)
+
+
+async def _rank(db: AsyncSession, found: list[engine.Hit], query: analysis.Analysed, sort: Sort,
+                now: datetime) -> list[int]:
+    if sort == "newest":
+        return [h.doc_id for h in found]
+    parts = parts_of(query)
+    stats = await engagement.stats_of_many(db, [h.doc_id for h in found])
+    scored = []
+    for h in found:
+        s = stats.get(h.doc_id, engagement.Stats())
+        score = text_score(h.relevance, coverage(parts, h.tokens)) * popularity(s) * freshness(h.created_at, now)
+        scored.append((s.likes if sort == "likes" else 0, score, h.doc_id))
+    scored.sort(reverse=True)
+    return [doc_id for _, _, doc_id in scored]
+
+
+async def search_hashtags(db: AsyncSession, *, query: str, limit: int = PAGE_SIZE) -> list[HashtagResult]:
+    analysed = analysis.analyse_query(query)
+    if analysed.is_empty():
+        return []
+    stmt, relevance = engine.matching(_is_sqlite(db), analysed)
+    found = await engine.hits(db, stmt.where(SearchDoc.kind == HASHTAG).order_by(relevance.desc()).limit(CANDIDATES))
+    if not found:
+        return []
+    tags = {row.id: row for row in await db.scalars(select(Hashtag).where(Hashtag.id.in_([h.doc_id for h in found])))}
+    parts, exact = parts_of(analysed), clean_query(query).lstrip("#")
+    scored = []
+    for h in found:
+        tag = tags.get(h.doc_id)
+        if tag is not None and tag.videos > 0:
+            used = 1 + 0.2 * math.log1p(tag.videos)
+            scored.append((tag.tag == exact, text_score(h.relevance, coverage(parts, h.tokens)) * used, h.doc_id))
+    scored.sort(reverse=True)
+    return [HashtagResult(tag=tags[i].tag, videos=tags[i].videos) for _, _, i in scored[:limit]]
+
+
+async def search_users(db: AsyncSession, *, viewer_id: int | None, query: str, limit: int = PAGE_SIZE) -> list[int]:
+    """People by handle, nickname, pinyin or initials (the friend search's matching). Private
+    accounts are found (that is how people ask to follow them); their videos are not."""
+    q = clean_query(query)[:40]
+    return await people.search(db, viewer_id=viewer_id, query=q, limit=limit) if q else []
+
+
+async def log_search(db: AsyncSession, *, user_id: int | None, query: str, tab: str, results: int) -> int:
+    """Record a search for the hot list, analytics and the recommender, and in the searcher's
+    history; returns the log id results are attributed to (clicks)."""
+    text = clean_query(query)
+    row = SearchLog(id=new_id(), user_id=user_id, query=text, tab=tab, results=results, at=clock.utcnow())
+    db.add(row)
+    recorded = user_id is None or not text or await insert_ignore(
+        db, SearchHistory, user_id=user_id, query=text, searched_at=row.at)
+    if not recorded:
+        entry = await db.get(SearchHistory, (user_id, text))
+        if entry is not None:
+            entry.searched_at = row.at
+    return row.id
