@@ -8,7 +8,7 @@ For each term, over the last RECENT_HOURS against the BASELINE_HOURS before them
     recent_rate, baseline_rate = volume per hour in each window
     heat = (recent_rate - baseline_rate) / sqrt(baseline_rate + 1)
 a surprise score: a term searched 100 times an hour all day has heat 0; one going from nothing
-to 15 an hour has heat 15. Terms need MIN_RECENT volume to enter. The top TOP_N by heat form
+to 15 an hour has heat 15. Terms need MIN_RECENT volume and MIN_HEAT to enter. The top TOP_N by heat form
 the list, refreshed every REFRESH_SECONDS while anything happens; a term with no baseline is
 "new", one with heat ≥ HOT_HEAT is "hot". Operators pin a term at a position or remove it; both
 are audited and apply to every refresh until undone.
@@ -42,6 +42,7 @@ from shua.social.people import pinyin_keys
 
 RECENT_HOURS, BASELINE_HOURS = 2, 24
 MIN_RECENT = 3.0
+MIN_HEAT = 1.0  # noise: a steady term wobbles a little above its baseline
 HOT_HEAT = 10.0
 TOP_N = 50
 ENGAGEMENT_WEIGHT = 0.2
@@ -165,7 +166,7 @@ async def refresh(database: Database, *, now: datetime | None = None) -> list[Ho
             (recent if hour >= recent_from else baseline)[term] += float(total or 0)
         rising = sorted(((heat_of(v, baseline[t]), t) for t, v in recent.items() if v >= MIN_RECENT), reverse=True)
         items = [HotItem(rank=i + 1, term=t, heat=round(h, 3), badge=_badge(h, baseline[t]))
-                 for i, (h, t) in enumerate([x for x in rising if x[0] > 0][:TOP_N])]
+                 for i, (h, t) in enumerate([x for x in rising if x[0] >= MIN_HEAT][:TOP_N])]
         await db.execute(delete(HotEntry))
         db.add_all([HotEntry(rank=i.rank, term=i.term, heat=i.heat, badge=i.badge, refreshed_at=now) for i in items])
         # Hourly counts older than both windows are no longer read.
