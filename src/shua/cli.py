@@ -33,6 +33,8 @@ social_app = typer.Typer(help="Maintain the social graph and engagement.", no_ar
 app.add_typer(social_app, name="social")
 feed_app = typer.Typer(help="Train and evaluate the recommender.", no_args_is_help=True)
 app.add_typer(feed_app, name="feed")
+search_app = typer.Typer(help="Maintain the search index, its dictionary and the hot list.", no_args_is_help=True)
+app.add_typer(search_app, name="search")
 experiments_app = typer.Typer(help="Define, stop and read out A/B experiments on the feed.", no_args_is_help=True)
 app.add_typer(experiments_app, name="experiments")
 console = Console()
@@ -494,6 +496,62 @@ def experiments_readout(key: str) -> None:
         table.add_row(arm.arm, str(arm.users), str(arm.sessions), f"{arm.dwell_per_session_s:.1f}",
                       f"{arm.completion_rate:.1%}", f"{arm.likes_per_session:.2f}",
                       "–" if retention is None else f"{retention:.1%} of {arm.retention_eligible}")
+    console.print(table)
+
+
+@search_app.command("reindex")
+def search_reindex() -> None:
+    """Rebuild every search document from the videos as they are now, and recount hashtags
+    (idempotent; search keeps answering meanwhile)."""
+    from rich.progress import Progress
+
+    from shua.search import index
+
+    with Progress(console=console) as progress:
+        task = progress.add_task("indexing videos", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        count = _run(lambda rt: index.reindex_all(rt.database, progress=advance))
+    console.print(f"[green]✓[/] {count} video(s) indexed")
+
+
+@search_app.command("words")
+def search_words(words: Annotated[list[str], typer.Argument(help="Words to keep whole, e.g. 绝绝子 城市漫步")]) -> None:
+    """Teach search new words and hashtags (slang jieba would cut apart). They apply to new and
+    edited videos at once; run `shua search reindex` for existing ones."""
+    from shua import runtime
+    from shua.search.analysis import is_dictionary_word, normalise
+
+    path = runtime.search_words_path(get_settings())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    known = set(path.read_text(encoding="utf-8").split()) if path.exists() else set()
+    fresh = [w for w in dict.fromkeys(normalise(w).strip() for w in words) if w and w not in known]
+    bad = [w for w in fresh if not is_dictionary_word(w)]
+    if bad:
+        console.print(f"[red]✗[/] not a Chinese word of 2–20 characters: {', '.join(bad)}")
+        raise typer.Exit(1)
+    with path.open("a", encoding="utf-8") as out:
+        out.writelines(f"{w}\n" for w in fresh)
+    console.print(f"[green]✓[/] {len(fresh)} word(s) added to {path}; restart the servers, then run "
+                  "`shua search reindex` to re-cut existing videos")
+
+
+@search_app.command("hot")
+def search_hot(refresh: bool = typer.Option(False, help="Recompute the list first")) -> None:
+    """Show the hot-search list as viewers see it (pins and removals applied)."""
+    from shua.search import hot
+
+    async def work(rt: Runtime) -> list[hot.HotItem]:
+        if refresh:
+            await hot.refresh(rt.database)
+        async with rt.database.transaction(write=False) as db:
+            return await hot.hot_list(db)
+
+    table = Table("#", "term", "badge", "heat")
+    for item in _run(work):
+        table.add_row(str(item.rank), item.term, "pinned" if item.pinned else (item.badge or ""), f"{item.heat:.1f}")
     console.print(table)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from shua.config import Settings
 from shua.core import ids, security
@@ -62,12 +63,24 @@ def build_storage(settings: Settings) -> Storage:
     ))
 
 
+def search_words_path(settings: Settings) -> Path:
+    """The operators' user dictionary for search: one word per line (`shua search words add`)."""
+    return settings.var_dir / "search" / "words.txt"
+
+
+def _load_search_words(settings: Settings) -> None:
+    from shua.search.analysis import load_user_dictionary
+
+    load_user_dictionary(search_words_path(settings))
+
+
 def build(settings: Settings) -> Runtime:
     global _current
     ids.configure(settings.node_id)
     security.configure_hashing(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     _persistent_secret(settings)
+    _load_search_words(settings)
     runtime = Runtime(
         settings=settings,
         database=Database(settings.effective_database_url, null_pool=settings.database_null_pool),

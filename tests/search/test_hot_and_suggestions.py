@@ -81,7 +81,8 @@ class TestHotList:
         await jobs.drain(database)  # the first search queued a refresh
         assert ("流星雨", "new") in await terms(database)
         r = await client.get("/api/v1/search/hot")
-        assert r.json()[0] == {"rank": 1, "term": "流星雨", "badge": "new", "pinned": False, "heat": r.json()[0]["heat"]}
+        top = r.json()[0]
+        assert top == {"rank": 1, "term": "流星雨", "badge": "new", "pinned": False, "heat": top["heat"]}
 
     async def test_operators_pin_and_remove_audited(self, client: httpx2.AsyncClient, database: Database) -> None:
         from tests.helpers import assert_problem

@@ -83,7 +83,7 @@ class _Segmenter:
         added = 0
         for word in words:
             word = normalise(word).strip()
-            if 2 <= len(word) <= 20 and _IS_HAN.match(word) and word not in self._extra:
+            if is_dictionary_word(word) and word not in self._extra:
                 self._extra.add(word)
                 if self._tokenizer is not None:
                     self._tokenizer.add_word(word)
@@ -92,6 +92,11 @@ class _Segmenter:
 
     def cut(self, text: str) -> list[str]:
         return [w for w in self.tokenizer().cut_for_search(text) if w.strip()]
+
+
+def is_dictionary_word(word: str) -> bool:
+    """Words worth teaching jieba: 2–20 Chinese characters (English and digits split anyway)."""
+    return 2 <= len(word) <= 20 and bool(_IS_HAN.match(word))
 
 
 SEGMENTER = _Segmenter()
