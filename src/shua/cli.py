@@ -134,6 +134,10 @@ def demo(
         with console.status("demo viewers watching, then training the recommender") as status:
             watched = _run(lambda rt: seed_viewing(rt, progress=lambda what: status.update(what)))
         console.print(f"[green]✓[/] demo viewing history and recommender ready ({watched} new events)")
+        from shua.demo_search import seed_searches
+
+        searched = _run(seed_searches)
+        console.print(f"[green]✓[/] demo searches and hot list ready ({searched} new searches)")
     console.print(f"  log in as [bold]demo[/] / [bold]{DEMO_PASSWORD}[/]"
                   f"  (operator: [bold]admin[/] / [bold]{ADMIN_PASSWORD}[/])")
     if serve_after:

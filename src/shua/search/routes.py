@@ -17,6 +17,7 @@ from shua.core.errors import InvalidRequest, NotFound
 from shua.core.ids import parse_id
 from shua.core.pagination import decode_cursor, encode_cursor
 from shua.media.routes import VideoRead, video_reads
+from shua.runtime import Runtime
 from shua.search import hot, service, suggest
 from shua.search.models import PIN, REMOVE, HotOverride, SearchClick, SearchLog
 from shua.social.routes import people_reads
@@ -63,22 +64,13 @@ class SearchPageRead(BaseModel):
     next_cursor: str | None = None
 
 
-@router.get("", responses=PROBLEMS)
-async def search(
-    request: Request, auth: MaybeAuth, db: DB, runtime: RuntimeDep, q: QueryText = "",
-    tab: service.Tab = "all", sort: service.Sort = "relevance", period: service.Period = "any",
-    length: service.Length = "any", cursor: Annotated[str | None, Query(max_length=100)] = None,
-) -> SearchPageRead:
-    """Videos, users and hashtags for `q` (Chinese, pinyin, English, #hashtag or @handle), ranked
-    by text relevance, popularity and freshness. `all` gives the first videos with the best
-    users and hashtags; the other tabs page with `next_cursor`. Only what you may see."""
-    viewer_id = auth.user.id if auth else None
-    await runtime.limiter.hit(runtime.settings.search_rate, "search", str(viewer_id or client_ip(request)))
-    offset = _offset(cursor)
+async def results_page(db: AsyncSession, runtime: Runtime, *, viewer_id: int | None, q: str, tab: service.Tab,
+                       filters: service.Filters, offset: int = 0) -> tuple[SearchPageRead, int]:
+    """One page of results as the API shows it (the search page renders the same), and how many
+    results it holds."""
     page = SearchPageRead(query=service.clean_query(q), tab=tab)
     if not page.query:
-        return page
-    filters = service.Filters(sort=sort, period=period, length=length)
+        return page, 0
     found = 0
     if tab in ("all", "videos"):
         results = await service.search_videos(db, viewer_id=viewer_id, query=q, filters=filters, offset=offset)
@@ -97,10 +89,32 @@ async def search(
         tags = await service.search_hashtags(db, query=q, limit=ALL_TAB_HASHTAGS if tab == "all" else service.PAGE_SIZE)
         page.hashtags = [HashtagRead(tag=t.tag, videos=t.videos) for t in tags]
         found += len(page.hashtags)
-    if offset == 0:  # one log entry per search, not per page scrolled
-        async with runtime.database.transaction() as log_db:
-            page.search_id = str(await service.log_search(log_db, user_id=viewer_id, query=q, tab=tab, results=found))
-            await hot.claim_refresh(log_db)
+    return page, found
+
+
+async def log_page(runtime: Runtime, page: SearchPageRead, *, viewer_id: int | None, q: str, found: int) -> None:
+    """Log a first page (not the pages scrolled after it) in its own short write."""
+    async with runtime.database.transaction() as db:
+        page.search_id = str(await service.log_search(db, user_id=viewer_id, query=q, tab=page.tab, results=found))
+        await hot.claim_refresh(db)
+
+
+@router.get("", responses=PROBLEMS)
+async def search(
+    request: Request, auth: MaybeAuth, db: DB, runtime: RuntimeDep, q: QueryText = "",
+    tab: service.Tab = "all", sort: service.Sort = "relevance", period: service.Period = "any",
+    length: service.Length = "any", cursor: Annotated[str | None, Query(max_length=100)] = None,
+) -> SearchPageRead:
+    """Videos, users and hashtags for `q` (Chinese, pinyin, English, #hashtag or @handle), ranked
+    by text relevance, popularity and freshness. `all` gives the first videos with the best
+    users and hashtags; the other tabs page with `next_cursor`. Only what you may see."""
+    viewer_id = auth.user.id if auth else None
+    await runtime.limiter.hit(runtime.settings.search_rate, "search", str(viewer_id or client_ip(request)))
+    offset = _offset(cursor)
+    page, found = await results_page(db, runtime, viewer_id=viewer_id, q=q, tab=tab, offset=offset,
+                                     filters=service.Filters(sort=sort, period=period, length=length))
+    if page.query and offset == 0:
+        await log_page(runtime, page, viewer_id=viewer_id, q=q, found=found)
     return page
 
 

@@ -184,11 +184,12 @@ async def search_users(db: AsyncSession, *, viewer_id: int | None, query: str, l
     return await people.search(db, viewer_id=viewer_id, query=q, limit=limit) if q else []
 
 
-async def log_search(db: AsyncSession, *, user_id: int | None, query: str, tab: str, results: int) -> int:
+async def log_search(db: AsyncSession, *, user_id: int | None, query: str, tab: str, results: int,
+                     at: datetime | None = None) -> int:
     """Record a search for the hot list, analytics and the recommender, and in the searcher's
     history; returns the log id results are attributed to (clicks)."""
     text = clean_query(query)
-    row = SearchLog(id=new_id(), user_id=user_id, query=text, tab=tab, results=results, at=clock.utcnow())
+    row = SearchLog(id=new_id(), user_id=user_id, query=text, tab=tab, results=results, at=at or clock.utcnow())
     db.add(row)
     recorded = user_id is None or not text or await insert_ignore(
         db, SearchHistory, user_id=user_id, query=text, searched_at=row.at)

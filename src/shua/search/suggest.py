@@ -86,8 +86,10 @@ async def complete(db: AsyncSession, *, viewer_id: int | None, prefix: str,
 
 
 async def guesses(db: AsyncSession, *, viewer_id: int | None, limit: int = GUESSES) -> list[str]:
-    """Topics of the videos the viewer liked lately that they have not searched, then the hot list."""
+    """Topics of the videos the viewer liked lately that they have not searched, then the most
+    used hashtags; never what the hot list beside them already shows."""
     picks: list[str] = []
+    searched: set[str] = set()
     if viewer_id is not None:
         liked = await engagement.recent_likes(db, user_id=viewer_id, limit=30)
         searched = {hot.topic_of(q) for q in await history(db, user_id=viewer_id)}
@@ -95,6 +97,9 @@ async def guesses(db: AsyncSession, *, viewer_id: int | None, limit: int = GUESS
             counts: Counter[str] = Counter()
             for tags in await db.scalars(select(SearchDoc.tags).where(SearchDoc.id.in_(liked))):
                 counts.update(hot.topic_of(t) for t in tags.split() if t.startswith("#"))
-            picks += [t for t, _ in counts.most_common() if t and t not in searched]
-    picks += [item.term for item in await hot.hot_list(db, limit=limit * 2)]
-    return list(dict.fromkeys(picks))[:limit]
+            picks += [t for t, _ in counts.most_common() if t]
+    shown = {item.term for item in await hot.hot_list(db)} | searched
+    popular = await db.scalars(select(SearchTerm.term).where(SearchTerm.videos > 0)
+                               .order_by(SearchTerm.videos.desc(), SearchTerm.term).limit(limit + len(shown)))
+    picks += [hot.topic_of(term) for term in popular]
+    return [p for p in dict.fromkeys(picks) if p not in shown][:limit]
