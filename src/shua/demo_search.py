@@ -25,7 +25,7 @@ async def seed_searches(rt: Runtime) -> int:
         if await db.scalar(select(func.count()).select_from(SearchLog)):
             return 0
     await index.recount_hashtags(rt.database)  # suggestions and guesses read the hashtag terms
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 - demo data, not secrets
     now = clock.utcnow()
     logged = 0
     async with rt.database.transaction() as db:
