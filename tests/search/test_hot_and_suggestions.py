@@ -11,6 +11,8 @@ from sqlalchemy import select
 from shua.accounts import service as accounts
 from shua.core import audit, clock, jobs
 from shua.core.db import Database
+from shua.feed import events
+from shua.feed.models import SEARCH_CLICK
 from shua.search import hot, service
 from shua.search.models import SearchClick
 from shua.social import engagement, people
@@ -188,6 +190,12 @@ class TestHistoryGuessesClicks:
         assert_problem(await me.post("/api/v1/search/clicks", json={**body, "search_id": "1"}), 404,
                        "search.not_found")
         assert_problem(await me.post("/api/v1/search/clicks", json={**body, "position": -1}), 422, "request.invalid")
+        assert_problem(await me.post("/api/v1/search/clicks", json={**body, "video_id": "42"}), 404,
+                       "media.video_not_found")
         async with database.transaction() as db:
             clicks = (await db.scalars(select(SearchClick))).all()
         assert [(c.video_id, c.user_id) for c in clicks] == [(video.id, int(me.id))]
+        await jobs.drain(database)  # the recommender hears of it: query → video, a taste signal
+        async with database.transaction() as db:
+            recent = await events.recent_events(db, int(me.id))
+        assert [(e.video_id, e.kind, e.source) for e in recent] == [(video.id, SEARCH_CLICK, "search")]

@@ -38,6 +38,7 @@ from shua.feed.models import (
     NOT_INTERESTED,
     PLAY,
     REPLAY,
+    SEARCH_CLICK,
     SKIP,
     TESTING,
     WATCH,
@@ -353,6 +354,14 @@ class RecentEvent:
     at: datetime
     watch_ms: int = 0
     source: str | None = None
+
+
+async def record_search_click(db: AsyncSession, *, user_id: int, video_id: int, click_id: int) -> bool:
+    """A search result the viewer opened, into their log as a taste signal; once per click."""
+    event_id = str(uuid.uuid5(uuid.NAMESPACE_OID, f"shua.search_click.{click_id}"))
+    now = clock.utcnow()
+    return await insert_ignore(db, FeedEvent, id=new_id(), user_id=user_id, event_id=event_id, video_id=video_id,
+                               kind=SEARCH_CLICK, watch_ms=0, replays=0, source="search", at=now, received_at=now)
 
 
 async def recent_events(db: AsyncSession, user_id: int, limit: int = 50) -> list[RecentEvent]:

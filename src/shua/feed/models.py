@@ -21,6 +21,9 @@ IMPRESSION, PLAY, WATCH, COMPLETE, REPLAY, SKIP, NOT_INTERESTED = (
 VIEWING_KINDS = (IMPRESSION, PLAY, WATCH, COMPLETE, REPLAY, SKIP, NOT_INTERESTED)
 CONTEXT_KINDS = ("like", "share", "follow", "comment")
 KINDS = VIEWING_KINDS + CONTEXT_KINDS
+# Recorded by the server, never sent by a client: a search result the viewer opened (query →
+# video), a positive signal of taste like a like.
+SEARCH_CLICK = "search_click"
 
 TESTING, SETTLED, REMOVED = "testing", "settled", "removed"
 

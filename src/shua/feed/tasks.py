@@ -84,7 +84,18 @@ async def leave_pool(database: Database, payload: dict[str, Any]) -> None:
         await pools.leave(db, video_id=video_id)
 
 
+@task("feed.search_click", max_attempts=10, backoff_seconds=30)
+async def search_click(database: Database, payload: dict[str, Any]) -> None:
+    """A viewer opened a search result: it steers their For You like a like (query → video)."""
+    user_id, video_id, click_id = (parse_id(payload.get(k)) for k in ("user_id", "video_id", "click_id"))
+    if user_id is None or video_id is None or click_id is None:
+        return  # signed out: nothing to personalise
+    async with database.transaction() as db:
+        await events.record_search_click(db, user_id=user_id, video_id=video_id, click_id=click_id)
+
+
 EXPORTERS["feed_events"] = events.export_events
 subscribe("video.ready", "feed.enter_pool")
 subscribe("video.updated", "feed.enter_pool")
 subscribe("video.deleted", "feed.leave_pool")
+subscribe("search.clicked", "feed.search_click")

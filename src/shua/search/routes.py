@@ -14,9 +14,11 @@ from shua.accounts import service as accounts
 from shua.accounts.schemas import UserRead
 from shua.core import jobs
 from shua.core.errors import InvalidRequest, NotFound
-from shua.core.ids import parse_id
+from shua.core.ids import new_id, parse_id
 from shua.core.pagination import decode_cursor, encode_cursor
+from shua.media import videos
 from shua.media.routes import VideoRead, video_reads
+from shua.media.videos import VideoNotFound
 from shua.runtime import Runtime
 from shua.search import hot, service, suggest
 from shua.search.models import PIN, REMOVE, HotOverride, SearchClick, SearchLog
@@ -207,9 +209,13 @@ async def record_click(body: ClickCreate, auth: MaybeAuth, db: DB) -> Response:
     viewer_id = auth.user.id if auth else None
     if log is None or video_id is None or log.user_id != viewer_id:
         raise SearchLogNotFound()
-    db.add(SearchClick(log_id=log.id, user_id=viewer_id, video_id=video_id, position=body.position))
-    await jobs.publish(db, "search.clicked", {"user_id": str(viewer_id) if viewer_id else None,
-                                              "video_id": str(video_id), "query": log.query})
+    if video_id not in await videos.visible_by_id(db, viewer_id=viewer_id, video_ids=[video_id]):
+        raise VideoNotFound()
+    click = SearchClick(id=new_id(), log_id=log.id, user_id=viewer_id, video_id=video_id, position=body.position)
+    db.add(click)
+    await jobs.publish(db, "search.clicked", {
+        "user_id": str(viewer_id) if viewer_id else None, "click_id": str(click.id), "video_id": str(video_id),
+        "query": log.query})
     return Response(status_code=204)
 
 
