@@ -63,6 +63,13 @@ def video_tokens(video: Video, creator: User | None) -> Tokens:
     )
 
 
+def text_tokens(text: str) -> Tokens:
+    """A plain text's document (the offline relevance check indexes titles this way)."""
+    found = analysis.analyse(text, initials=False)
+    return Tokens(tags=_join(found.tags), words=_join(found.words), pinyin=_join(found.pinyin),
+                  grams=_join(found.bigrams, found.chars))
+
+
 def hashtag_tokens(tag: str) -> Tokens:
     found = analysis.analyse(tag, initials=False)
     return Tokens(tags=f"#{tag}", words=_join(found.words), pinyin=_join(found.pinyin),

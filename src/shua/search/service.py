@@ -142,6 +142,19 @@ async def search_videos(db: AsyncSession, *, viewer_id: int | None, query: str, 
     return VideoResults(videos=[visible[i] for i in page if i in visible], next_offset=offset + limit if more else None)
 
 
+async def text_ranked(db: AsyncSession, query: str, *, kind: str = VIDEO, limit: int = CANDIDATES) -> list[int]:
+    """Document ids by text alone (relevance × coverage), no visibility, popularity or freshness:
+    what the offline relevance check measures (bench/search_relevance.py)."""
+    analysed = analysis.analyse_query(query)
+    if analysed.is_empty():
+        return []
+    stmt, relevance = engine.matching(_is_sqlite(db), analysed)
+    found = await engine.hits(db, stmt.where(SearchDoc.kind == kind).order_by(relevance.desc()).limit(CANDIDATES))
+    parts = parts_of(analysed)
+    scored = sorted(((text_score(h.relevance, coverage(parts, h.tokens)), h.doc_id) for h in found), reverse=True)
+    return [doc_id for _, doc_id in scored[:limit]]
+
+
 async def _rank(db: AsyncSession, found: list[engine.Hit], query: analysis.Analysed, sort: Sort,
                 now: datetime) -> list[int]:
     if sort == "newest":
