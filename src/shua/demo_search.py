@@ -1,6 +1,6 @@
 """The demo's search activity, so the search page has a hot list and the demo account a history:
-a day of steady searching for the demo's hashtags, a burst in the last hour for a few topics
-(what makes them rise), and a few searches by the demo account. Idempotent: once any search is
+a day of steady searching for the demo's hashtags, more in the last hour for some of them, a
+burst of new topics (what makes them rise), and a few searches by the demo account. Idempotent: once any search is
 logged, nothing is added."""
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ async def seed_searches(rt: Runtime) -> int:
                     await service.log_search(db, user_id=None, query=term, tab="all", results=1,
                                              at=now - timedelta(hours=hours_ago, minutes=rng.randint(0, 59)))
                     logged += 1
+        for term in steady[:4]:  # some of yesterday's topics pick up: rising, not new
+            for _ in range(rng.randint(12, 30)):
+                await service.log_search(db, user_id=None, query=term, tab="all", results=1,
+                                         at=now - timedelta(minutes=rng.randint(0, 50)))
+                logged += 1
         for rank, term in enumerate(RISING):  # now: the burst
             for _ in range(40 - 10 * rank):
                 await service.log_search(db, user_id=None, query=term, tab="all", results=1,

@@ -168,7 +168,7 @@ def analyse(text: str, *, max_chars: int = MAX_DOCUMENT_CHARS, initials: bool = 
 def analyse_query(query: str) -> Analysed:
     """A query's tokens: as a document's, plus Latin words as pinyin too ("xiaomao" or "xiao mao"
     finds 小猫; "zs" finds 张三 by initials). Long queries are cut to MAX_QUERY_CHARS."""
-    found = analyse(query, max_chars=MAX_QUERY_CHARS)
+    found = analyse(query, max_chars=MAX_QUERY_CHARS, initials=False)  # documents have none
     latin = _LATIN_WORD.findall(normalise(query[:MAX_QUERY_CHARS]))
     letters = [w for w in latin if w.isalpha()]
     pinyin = found.pinyin + letters + (["".join(letters)] if len(letters) > 1 else [])

@@ -36,7 +36,10 @@ class Hit:
     relevance: float  # higher is better; comparable within one query only
     owner_id: int | None
     created_at: datetime
-    tokens: frozenset[str]  # every token of the document, to tell which query parts it matched
+    text: str  # every token of the document, space-padded: " #猫咪 小猫 … ", to tell which query parts it matched
+
+    def has(self, token: str) -> bool:
+        return f" {token} " in self.text
 
 
 def query_columns(query: Analysed) -> dict[str, list[str]]:
@@ -89,10 +92,33 @@ def matching(is_sqlite: bool, query: Analysed) -> tuple[Select[Any], Any]:
     return stmt, relevance
 
 
+def best(is_sqlite: bool, query: Analysed, *, limit: int) -> tuple[Select[Any], Any]:
+    """The `limit` best matches by relevance alone, then their documents: the engine's own fast
+    path (FTS5 ranks inside its index, PostgreSQL ranks off the GIN matches, exactly the raw
+    query) with the join to the documents done for those rows only. Callers add filters that
+    drop few rows (visibility, kind) to the outer select and order by the relevance it returns;
+    filters that drop many (a period, a length) belong on `matching`, where they apply first."""
+    if is_sqlite:
+        weights = ", ".join(str(WEIGHTS[c]) for c in ("tags", "words", "pinyin", "grams"))
+        inner = (select(_FTS.c.rowid.label("doc_id"), literal_column(f"-bm25(search_fts, {weights})").label("score"))
+                 .select_from(_FTS)
+                 .where(literal_column("search_fts").op("MATCH")(bindparam("fts", fts5_query(query))))
+                 .order_by(literal_column("score").desc()).limit(limit).subquery("top"))
+    else:
+        tsv: Any = literal_column("search_docs.tsv")
+        tsquery = cast(bindparam("tsq", pg_tsquery(query)), TSQUERY)
+        score = func.ts_rank(literal_column(f"'{_PG_WEIGHTS}'"), tsv, tsquery, 1)
+        inner = (select(SearchDoc.id.label("doc_id"), score.label("score")).where(tsv.op("@@")(tsquery))
+                 .order_by(score.desc()).limit(limit).subquery("top"))
+    stmt = (select(*_columns(), inner.c.score.label("relevance"))
+            .select_from(inner.join(SearchDoc.__table__, SearchDoc.id == inner.c.doc_id)))
+    return stmt, inner.c.score
+
+
 async def hits(db: AsyncSession, stmt: Select[Any]) -> list[Hit]:
     rows = (await db.execute(stmt)).all()
     return [Hit(doc_id=row.id, relevance=float(row.relevance or 0.0), owner_id=row.owner_id,
                 created_at=row.created_at,
-                tokens=frozenset(f"{row.tags} {row.words} {row.pinyin} {row.grams}".split()))
+                text=f" {row.tags} {row.words} {row.pinyin} {row.grams} ")
             for row in rows]
 

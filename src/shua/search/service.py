@@ -82,10 +82,10 @@ def parts_of(query: analysis.Analysed) -> list[str]:
     return list(dict.fromkeys(query.bigrams + latin + query.tags))
 
 
-def coverage(parts: list[str], tokens: frozenset[str]) -> float:
+def coverage(parts: list[str], hit: engine.Hit) -> float:
     if not parts:
         return 0.0
-    return sum(1 for p in parts if p in tokens) / len(parts)
+    return sum(1 for p in parts if hit.has(p)) / len(parts)
 
 
 def text_score(relevance: float, covered: float) -> float:
@@ -122,7 +122,11 @@ async def search_videos(db: AsyncSession, *, viewer_id: int | None, query: str, 
     analysed = analysis.analyse_query(query)
     if analysed.is_empty() or offset >= CANDIDATES:
         return VideoResults()
-    stmt, relevance = engine.matching(_is_sqlite(db), analysed)
+    narrowed = filters.period != "any" or filters.length != "any" or filters.sort == "newest"
+    if narrowed:  # filters first, then rank what is left
+        stmt, relevance = engine.matching(_is_sqlite(db), analysed)
+    else:  # rank first, in the engine; visibility then drops few of the best
+        stmt, relevance = engine.best(_is_sqlite(db), analysed, limit=CANDIDATES * 2)
     stmt = stmt.where(SearchDoc.kind == VIDEO, await _visibility(db, viewer_id))
     now = clock.utcnow()
     if filters.period != "any":
@@ -151,7 +155,7 @@ async def text_ranked(db: AsyncSession, query: str, *, kind: str = VIDEO, limit:
     stmt, relevance = engine.matching(_is_sqlite(db), analysed)
     found = await engine.hits(db, stmt.where(SearchDoc.kind == kind).order_by(relevance.desc()).limit(CANDIDATES))
     parts = parts_of(analysed)
-    scored = sorted(((text_score(h.relevance, coverage(parts, h.tokens)), h.doc_id) for h in found), reverse=True)
+    scored = sorted(((text_score(h.relevance, coverage(parts, h)), h.doc_id) for h in found), reverse=True)
     return [doc_id for _, doc_id in scored[:limit]]
 
 
@@ -164,7 +168,7 @@ async def _rank(db: AsyncSession, found: list[engine.Hit], query: analysis.Analy
     scored = []
     for h in found:
         s = stats.get(h.doc_id, engagement.Stats())
-        score = text_score(h.relevance, coverage(parts, h.tokens)) * popularity(s) * freshness(h.created_at, now)
+        score = text_score(h.relevance, coverage(parts, h)) * popularity(s) * freshness(h.created_at, now)
         scored.append((s.likes if sort == "likes" else 0, score, h.doc_id))
     scored.sort(reverse=True)
     return [doc_id for _, _, doc_id in scored]
@@ -185,7 +189,7 @@ async def search_hashtags(db: AsyncSession, *, query: str, limit: int = PAGE_SIZ
         tag = tags.get(h.doc_id)
         if tag is not None and tag.videos > 0:
             used = 1 + 0.2 * math.log1p(tag.videos)
-            scored.append((tag.tag == exact, text_score(h.relevance, coverage(parts, h.tokens)) * used, h.doc_id))
+            scored.append((tag.tag == exact, text_score(h.relevance, coverage(parts, h)) * used, h.doc_id))
     scored.sort(reverse=True)
     return [HashtagResult(tag=tags[i].tag, videos=tags[i].videos) for _, _, i in scored[:limit]]
 
