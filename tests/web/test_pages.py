@@ -17,9 +17,10 @@ from shua.web.pages import TEMPLATES_DIR, safe_next
 from tests.helpers import PASSWORD, Browser
 
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
-PUBLIC_PAGES = ["/", "/login", "/signup"]
+PUBLIC_PAGES = ["/", "/login", "/signup", "/search"]
 PROTECTED_PAGES = ["/friends", "/create", "/inbox", "/me", "/me/edit", "/settings", "/admin"]
-APP_PAGES = ["/", "/friends", "/create", "/inbox", "/me", "/me/edit", "/settings", "/u/alice"]
+APP_PAGES = ["/", "/friends", "/create", "/inbox", "/me", "/me/edit", "/settings", "/u/alice", "/search",
+             "/search?q=%E7%8C%AB"]
 # One string per language that only that language's catalogue has, shown on every page.
 MARKER = {"zh-CN": ">首页</a>", "en": ">Home</a>"}
 
