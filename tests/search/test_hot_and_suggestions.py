@@ -199,3 +199,26 @@ class TestHistoryGuessesClicks:
         async with database.transaction() as db:
             recent = await events.recent_events(db, int(me.id))
         assert [(e.video_id, e.kind, e.source) for e in recent] == [(video.id, SEARCH_CLICK, "search")]
+
+
+class TestOperatorStats:
+    async def test_search_mau_click_through_and_failing_queries(self, client: httpx2.AsyncClient,
+                                                                database: Database) -> None:
+        from tests.helpers import assert_problem
+
+        async with database.transaction() as db:
+            creator = await make_user(db, "creator")
+        await post(database, creator, "有结果的视频")
+        a, b = await sign_up(client, "searcher_a"), await sign_up(client, "searcher_b")
+        found = (await a.get("/api/v1/search", params={"q": "有结果"})).json()
+        await a.post("/api/v1/search/clicks", json={"search_id": found["search_id"],
+                                                    "video_id": found["videos"][0]["video"]["id"]})
+        await a.get("/api/v1/search", params={"q": "找不到的东西"})
+        await b.get("/api/v1/search", params={"q": "找不到的东西"})
+        await client.get("/api/v1/search", params={"q": "匿名"})
+        assert_problem(await a.get("/api/v1/admin/search/stats"), 403, "auth.admin_required")
+        async with database.transaction() as db:
+            await accounts.set_role(db, user_id=int(b.id), role="admin")
+        stats = (await b.get("/api/v1/admin/search/stats")).json()
+        assert stats == {"searches_today": 4, "searchers_30d": 2, "anonymous_30d": 1, "click_through": 0.25,
+                         "top_no_results": [["找不到的东西", 2], ["匿名", 1]]}

@@ -273,6 +273,21 @@ async def restore_hot(term: HotTerm, auth: AdminAuth, db: DB) -> AdminHotRead:
     return await _admin_hot(db)
 
 
+class SearchStatsRead(BaseModel):
+    searches_today: int
+    searchers_30d: int = Field(description="Search MAU: distinct signed-in people who searched in 30 days")
+    anonymous_30d: int = Field(description="Signed-out searches in 30 days")
+    click_through: float = Field(description="Share of searches (30 days) with a result opened")
+    top_no_results: list[tuple[str, int]] = Field(description="Queries with no result, 7 days, most asked first")
+
+
+@admin.get("/stats", responses=PROBLEMS)
+async def search_stats(_admin: AdminAuth, db: DB) -> SearchStatsRead:
+    """How much search is used (search MAU) and what people look for and do not find."""
+    stats = await service.search_stats(db)
+    return SearchStatsRead(**stats.__dict__)
+
+
 @admin.post("/hot/refresh", responses=PROBLEMS)
 async def refresh_hot(_admin: AdminAuth, runtime: RuntimeDep) -> list[HotItemRead]:
     """Recompute the list now instead of at the next refresh."""

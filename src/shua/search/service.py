@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.core import clock
@@ -33,7 +33,7 @@ from shua.core.ids import new_id
 from shua.media import videos
 from shua.media.models import FRIENDS, PUBLIC, Video
 from shua.search import analysis, engine
-from shua.search.models import HASHTAG, VIDEO, Hashtag, SearchDoc, SearchHistory, SearchLog
+from shua.search.models import HASHTAG, VIDEO, Hashtag, SearchClick, SearchDoc, SearchHistory, SearchLog
 from shua.social import engagement, graph, people
 
 PAGE_SIZE = 20
@@ -215,3 +215,33 @@ async def log_search(db: AsyncSession, *, user_id: int | None, query: str, tab: 
         if entry is not None:
             entry.searched_at = row.at
     return row.id
+
+
+@dataclass(frozen=True)
+class SearchStats:
+    searches_today: int
+    searchers_30d: int  # search MAU: distinct signed-in people who searched in the last 30 days
+    anonymous_30d: int  # signed-out searches in the last 30 days (no person to count)
+    click_through: float  # share of the last 30 days' searches with at least one result opened
+    top_no_results: list[tuple[str, int]]  # what people look for and do not find, last 7 days
+
+
+async def search_stats(db: AsyncSession, *, now: datetime | None = None) -> SearchStats:
+    """For operators: how much search is used and where it fails."""
+    now = now or clock.utcnow()
+    month, week = now - timedelta(days=30), now - timedelta(days=7)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = await db.scalar(select(func.count()).select_from(SearchLog).where(SearchLog.at >= day)) or 0
+    searchers = await db.scalar(select(func.count(distinct(SearchLog.user_id))).where(
+        SearchLog.at >= month, SearchLog.user_id.is_not(None))) or 0
+    anonymous = await db.scalar(select(func.count()).select_from(SearchLog).where(
+        SearchLog.at >= month, SearchLog.user_id.is_(None))) or 0
+    total = await db.scalar(select(func.count()).select_from(SearchLog).where(SearchLog.at >= month)) or 0
+    clicked = await db.scalar(select(func.count(distinct(SearchClick.log_id))).join(
+        SearchLog, SearchLog.id == SearchClick.log_id).where(SearchLog.at >= month)) or 0
+    failing = (await db.execute(
+        select(SearchLog.query, func.count()).where(SearchLog.at >= week, SearchLog.results == 0)
+        .group_by(SearchLog.query).order_by(func.count().desc(), SearchLog.query).limit(20))).all()
+    return SearchStats(searches_today=int(today), searchers_30d=int(searchers), anonymous_30d=int(anonymous),
+                       click_through=round(clicked / total, 4) if total else 0.0,
+                       top_no_results=[(q, int(n)) for q, n in failing])
