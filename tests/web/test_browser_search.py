@@ -117,3 +117,37 @@ class TestSearchJourney:
         await snap(page, "en-search-results")
         await page.goto("/search?q=%E7%8B%97%E7%8B%97%E8%B7%B3%E8%88%9E")
         await expect(page.get_by_role("heading", name="No results")).to_be_visible()
+
+
+class TestOperatorHotList:
+    async def test_pin_remove_and_restore_from_the_admin_page(self, tab: Tab, app: Any, database: Database) -> None:
+        from shua.accounts import service as accounts
+        from tests.web.test_browser import log_in
+
+        await seed(app, database)
+        async with database.transaction() as db:
+            await accounts.ensure_admin(db, username="root", password="Correct-Horse-42")
+        page = tab.page
+        await page.goto("/admin")
+        await log_in(page, "root", "Correct-Horse-42")
+        rows = page.locator("#hot-admin > li")
+        await expect(rows.first).to_contain_text("1. 初雪")
+        await expect(page.locator("#search-stats")).to_contain_text("今日搜索 10")
+        await page.get_by_label("要置顶的词").fill("官方公告")
+        await page.get_by_role("button", name="置顶", exact=True).click()
+        await expect(rows.first).to_contain_text("1. 官方公告")
+        await expect(rows.first).to_contain_text("置顶于第1位")
+        await rows.filter(has_text="初雪").get_by_role("button", name="移除 初雪").click()
+        await expect(rows.filter(has_text="初雪")).to_contain_text("已从榜单移除")
+        await snap(page, "zh-CN-admin-hot")
+        await page.goto("/search")
+        await expect(page.locator("#hot-list .hot__item").first).to_contain_text("官方公告")
+        await expect(page.locator("#hot-list")).not_to_contain_text("初雪")
+        await page.goto("/admin")
+        await rows.filter(has_text="初雪").get_by_role("button", name="恢复 初雪").click()
+        await expect(rows.filter(has_text="初雪")).to_contain_text("热度")
+        async with database.transaction() as db:
+            from shua.core import audit
+
+            assert [e.action for e in await audit.entries(db, action_prefix="search.")] == [
+                "search.hot_restore", "search.hot_remove", "search.hot_pin"]

@@ -84,3 +84,69 @@ async function loadJobs() {
 more.addEventListener("click", loadUsers);
 loadUsers();
 loadJobs();
+
+// The hot-search list: what viewers see, with pins and removals (audited on the server).
+const hot = document.getElementById("hot-admin");
+const stats = document.getElementById("search-stats");
+
+function hotRow(item, override) {
+  const row = cloneRow("hot-row");
+  row.querySelector('[data-field="term"]').textContent = item ? `${item.rank}. ${item.term}` : override.term;
+  const meta = [];
+  if (item?.pinned || override?.action === "pin") meta.push(t("js.hot_pinned", { position: override?.position ?? item.rank }));
+  else if (override?.action === "remove") meta.push(t("js.hot_removed"));
+  else if (item) meta.push(t("js.hot_heat", { heat: item.heat.toFixed(1) }) + (item.badge ? ` · ${t(`js.hot_badge_${item.badge}`)}` : ""));
+  row.querySelector('[data-field="meta"]').textContent = meta.join(" ");
+  const term = item ? item.term : override.term;
+  const button = row.querySelector('[data-action="remove"]');
+  const restoring = Boolean(override);
+  button.textContent = restoring ? t("js.hot_restore") : button.textContent;
+  button.setAttribute("aria-label", `${button.textContent} ${term}`);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const url = `/api/v1/admin/search/hot/${encodeURIComponent(term)}`;
+      showHot(restoring ? await api("DELETE", url) : await api("PUT", url, { action: "remove" }));
+    } catch (error) {
+      button.disabled = false;
+      toast(errorMessage(error));
+    }
+  });
+  return row;
+}
+
+function showHot(view) {
+  const overrides = new Map(view.overrides.map((o) => [o.term, o]));
+  const rows = view.items.map((item) => hotRow(item, item.pinned ? overrides.get(item.term) : undefined));
+  for (const o of view.overrides) if (o.action === "remove") rows.push(hotRow(undefined, o));
+  hot.replaceChildren(...rows);
+  hot.removeAttribute("aria-busy");
+}
+
+async function loadHot() {
+  try {
+    showHot(await api("GET", "/api/v1/admin/search/hot"));
+    const s = await api("GET", "/api/v1/admin/search/stats");
+    stats.textContent = t("js.search_stats", { today: s.searches_today, mau: s.searchers_30d,
+                                               ctr: `${Math.round(s.click_through * 100)}%` });
+  } catch (error) {
+    stats.textContent = errorMessage(error);
+  }
+}
+
+document.getElementById("hot-pin").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const term = form.elements.term.value.trim();
+  if (!term) return form.elements.term.focus();
+  try {
+    showHot(await api("PUT", `/api/v1/admin/search/hot/${encodeURIComponent(term)}`,
+                      { action: "pin", position: Number(form.elements.position.value) || 1 }));
+    form.reset();
+    toast(t("js.hot_pin_done"));
+  } catch (error) {
+    toast(errorMessage(error));
+  }
+});
+
+loadHot();
