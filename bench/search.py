@@ -51,6 +51,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 CREATORS = 2000
 PROFILE = False
+REUSE: Path | None = None
+REUSE_PG = ""
 BATCH = 20_000
 
 
@@ -168,10 +170,10 @@ def rows_for(docs: list[tuple[str, list[str], str, str, str, str]], first_id: in
 
 async def run_sqlite(vocab: Vocabulary, count: int, asked: list[str], rng: random.Random,
                      keep: bool) -> tuple[list[float], list[float]]:
-    from shua.core.db import Database
     from shua.core.migrate import upgrade_async
-    from shua.search import analysis, engine
 
+    if REUSE is not None:  # time again on a database a --keep-database run left
+        return await _time_sqlite(REUSE, asked, keep=True)
     folder = tempfile.mkdtemp(prefix="shua-bench-search-")
     path = Path(folder) / "search.db"
     url = f"sqlite+aiosqlite:///{path}"
@@ -203,7 +205,16 @@ async def run_sqlite(vocab: Vocabulary, count: int, asked: list[str], rng: rando
     raw.execute("ANALYZE")
     raw.commit()
     log(f"sqlite: loaded in {time.perf_counter() - started:.0f} s, {path.stat().st_size / 1e9:.1f} GB")
-    database = Database(url)
+    raw.close()
+    return await _time_sqlite(path, asked, keep=keep)
+
+
+async def _time_sqlite(path: Path, asked: list[str], *, keep: bool) -> tuple[list[float], list[float]]:
+    from shua.core.db import Database
+    from shua.search import analysis, engine
+
+    raw = sqlite3.connect(path)
+    database = Database(f"sqlite+aiosqlite:///{path}")
     matches = [engine.fts5_query(analysis.analyse_query(q)) for q in asked]
 
     def anchor(match: str) -> None:
@@ -216,9 +227,9 @@ async def run_sqlite(vocab: Vocabulary, count: int, asked: list[str], rng: rando
     if keep:
         log(f"kept the database: {path}")
         return ours, theirs
-    for name in os.listdir(folder):
-        os.remove(Path(folder) / name)
-    os.rmdir(folder)
+    for name in os.listdir(path.parent):
+        os.remove(path.parent / name)
+    os.rmdir(path.parent)
     return ours, theirs
 
 
@@ -226,10 +237,10 @@ async def run_postgres(vocab: Vocabulary, count: int, asked: list[str], rng: ran
                        keep: bool) -> tuple[list[float], list[float]]:
     import asyncpg
 
-    from shua.core.db import Database
-    from shua.search import analysis, engine
     from social import dsn_of, fresh_database
 
+    if REUSE_PG:
+        return await _time_postgres(REUSE_PG, asked)
     async with fresh_database(url, "shua_bench_search", keep=keep) as bench_url:
         conn = await asyncpg.connect(dsn_of(bench_url))
         await conn.execute("DROP INDEX ix_search_docs_tsv")
@@ -261,19 +272,30 @@ async def run_postgres(vocab: Vocabulary, count: int, asked: list[str], rng: ran
         await conn.execute("CREATE INDEX ix_search_docs_tsv ON search_docs USING gin (tsv)")
         await conn.execute("VACUUM ANALYZE")
         log(f"postgres: loaded in {time.perf_counter() - started:.0f} s")
-        database = Database(bench_url)
-        weights = engine._PG_WEIGHTS
-        statement = await conn.prepare(
-            f"SELECT id FROM search_docs WHERE tsv @@ $1::tsquery ORDER BY ts_rank('{weights}', tsv, $1::tsquery, 1)"
-            " DESC LIMIT 20")
-        tsqueries = [engine.pg_tsquery(analysis.analyse_query(q)) for q in asked]
-
-        async def anchor(query: str) -> None:
-            await statement.fetch(query)
-
-        ours, theirs = await _time(database, asked, tsqueries, anchor_async=anchor)
         await conn.close()
-        await database.dispose()
+        return await _time_postgres(bench_url, asked)
+
+
+async def _time_postgres(url: str, asked: list[str]) -> tuple[list[float], list[float]]:
+    import asyncpg
+
+    from shua.core.db import Database
+    from shua.search import analysis, engine
+    from social import dsn_of
+
+    conn = await asyncpg.connect(dsn_of(url))
+    database = Database(url)
+    statement = await conn.prepare(
+        f"SELECT id FROM search_docs WHERE tsv @@ $1::tsquery ORDER BY ts_rank('{engine._PG_WEIGHTS}', tsv,"
+        " $1::tsquery, 1) DESC LIMIT 20")
+    tsqueries = [engine.pg_tsquery(analysis.analyse_query(q)) for q in asked]
+
+    async def anchor(query: str) -> None:
+        await statement.fetch(query)
+
+    ours, theirs = await _time(database, asked, tsqueries, anchor_async=anchor)
+    await conn.close()
+    await database.dispose()
     return ours, theirs
 
 
@@ -347,9 +369,11 @@ async def main() -> int:
     parser.add_argument("--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--keep-database", action="store_true", help="keep the databases to EXPLAIN afterwards")
     parser.add_argument("--profile", action="store_true", help="cProfile the timed pass of Shua's service")
+    parser.add_argument("--reuse-sqlite", type=Path, help="time on a SQLite file a --keep-database run left")
+    parser.add_argument("--reuse-postgres", default="", help="time on a PostgreSQL database a --keep-database run left")
     args = parser.parse_args()
-    global PROFILE
-    PROFILE = args.profile
+    global PROFILE, REUSE, REUSE_PG
+    PROFILE, REUSE, REUSE_PG = args.profile, args.reuse_sqlite, args.reuse_postgres
     log(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}")
     vocab = load_vocabulary(args.data)
     log(f"vocabulary: {len(vocab.words):,} words, {len(vocab.tags):,} topic tags")

@@ -88,12 +88,13 @@ class TestFinding:
 
     async def test_popularity_and_freshness_break_text_ties(self, client: httpx2.AsyncClient,
                                                             database: Database, creator: Any) -> None:
-        old = await post(database, creator, "旅行 vlog", created_at=clock.utcnow() - timedelta(days=200))
         liked = await post(database, creator, "旅行 vlog", created_at=clock.utcnow() - timedelta(days=200))
+        old = await post(database, creator, "旅行 vlog", created_at=clock.utcnow() - timedelta(days=200))
         async with database.transaction() as db:
             for n in range(30):
                 fan = await make_user(db, f"fan{n}")
                 await engagement.like(db, user_id=fan.id, video=liked)
+        await jobs.drain(database)  # the likes reach the document's popularity
         new = await post(database, creator, "旅行 vlog")
         r = await client.get("/api/v1/search", params={"q": "旅行", "tab": "videos"})
         order = [hit["video"]["id"] for hit in r.json()["videos"]]
@@ -103,6 +104,16 @@ class TestFinding:
         assert r.json()["videos"][0]["video"]["id"] == str(liked.id)
         r = await client.get("/api/v1/search", params={"q": "旅行", "tab": "videos", "sort": "newest"})
         assert r.json()["videos"][0]["video"]["id"] == str(new.id)
+        async with database.transaction() as db:
+            assert (await db.get(SearchDoc, liked.id)).popularity == 30  # type: ignore[union-attr]
+            fan = await make_user(db, "unfan")
+            await engagement.like(db, user_id=fan.id, video=old)
+            await engagement.unlike(db, user_id=fan.id, video=old)
+        await jobs.drain(database)
+        async with database.transaction() as db:
+            assert (await db.get(SearchDoc, old.id)).popularity == 0  # type: ignore[union-attr]
+            await index.index_video(db, liked.id)  # a reindex sets the exact figure
+            assert (await db.get(SearchDoc, liked.id)).popularity == 30  # type: ignore[union-attr]
 
 
 class TestFiltersTabsAndPages:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, cast, column, func, literal_column, select, table
+from sqlalchemy import Select, bindparam, cast, column, func, literal_column, select, table, text
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +36,7 @@ class Hit:
     relevance: float  # higher is better; comparable within one query only
     owner_id: int | None
     created_at: datetime
+    popularity: int
     text: str  # every token of the document, space-padded: " #猫咪 小猫 … ", to tell which query parts it matched
 
     def has(self, token: str) -> bool:
@@ -66,21 +67,21 @@ def pg_tsquery(query: Analysed) -> str:
                       for t in tokens)
 
 
-def _columns() -> list[Any]:
-    return [SearchDoc.id, SearchDoc.owner_id, SearchDoc.created_at, SearchDoc.tags, SearchDoc.words,
-            SearchDoc.pinyin, SearchDoc.grams]
+def _columns(with_text: bool = True) -> list[Any]:
+    columns = [SearchDoc.id, SearchDoc.owner_id, SearchDoc.created_at, SearchDoc.popularity]
+    return columns + [SearchDoc.tags, SearchDoc.words, SearchDoc.pinyin, SearchDoc.grams] if with_text else columns
 
 
 _FTS = table("search_fts", column("rowid"))
 
 
-def matching(is_sqlite: bool, query: Analysed) -> tuple[Select[Any], Any]:
+def matching(is_sqlite: bool, query: Analysed, *, with_text: bool = True) -> tuple[Select[Any], Any]:
     """A select of the documents matching `query` and its relevance expression (higher better);
     callers add their filters, order and limit."""
     if is_sqlite:
         weights = ", ".join(str(WEIGHTS[c]) for c in ("tags", "words", "pinyin", "grams"))
         relevance: Any = literal_column(f"-bm25(search_fts, {weights})")
-        stmt = (select(*_columns(), relevance.label("relevance"))
+        stmt = (select(*_columns(with_text), relevance.label("relevance"))
                 .select_from(_FTS.join(SearchDoc.__table__, SearchDoc.id == _FTS.c.rowid))
                 .where(literal_column("search_fts").op("MATCH")(bindparam("fts", fts5_query(query)))))
         return stmt, relevance
@@ -88,11 +89,11 @@ def matching(is_sqlite: bool, query: Analysed) -> tuple[Select[Any], Any]:
     tsquery = cast(bindparam("tsq", pg_tsquery(query)), TSQUERY)
     # Normalisation 1 divides by 1 + log(document length), as bm25 favours the shorter document.
     relevance = func.ts_rank(literal_column(f"'{_PG_WEIGHTS}'"), tsv, tsquery, 1)
-    stmt = select(*_columns(), relevance.label("relevance")).where(tsv.op("@@")(tsquery))
+    stmt = select(*_columns(with_text), relevance.label("relevance")).where(tsv.op("@@")(tsquery))
     return stmt, relevance
 
 
-def best(is_sqlite: bool, query: Analysed, *, limit: int) -> tuple[Select[Any], Any]:
+def best(is_sqlite: bool, query: Analysed, *, limit: int, with_text: bool = True) -> tuple[Select[Any], Any]:
     """The `limit` best matches by relevance alone, then their documents: the engine's own fast
     path (FTS5 ranks inside its index, PostgreSQL ranks off the GIN matches, exactly the raw
     query) with the join to the documents done for those rows only. Callers add filters that
@@ -100,25 +101,32 @@ def best(is_sqlite: bool, query: Analysed, *, limit: int) -> tuple[Select[Any], 
     filters that drop many (a period, a length) belong on `matching`, where they apply first."""
     if is_sqlite:
         weights = ", ".join(str(WEIGHTS[c]) for c in ("tags", "words", "pinyin", "grams"))
-        inner = (select(_FTS.c.rowid.label("doc_id"), literal_column(f"-bm25(search_fts, {weights})").label("score"))
-                 .select_from(_FTS)
+        bm25: Any = literal_column(f"bm25(search_fts, {weights})")  # lower is better; FTS5 sorts it fastest ascending
+        inner = (select(_FTS.c.rowid.label("doc_id"), (-bm25).label("score")).select_from(_FTS)
                  .where(literal_column("search_fts").op("MATCH")(bindparam("fts", fts5_query(query))))
-                 .order_by(literal_column("score").desc()).limit(limit).subquery("top"))
+                 .order_by(bm25).limit(limit).subquery("top"))
     else:
         tsv: Any = literal_column("search_docs.tsv")
         tsquery = cast(bindparam("tsq", pg_tsquery(query)), TSQUERY)
         score = func.ts_rank(literal_column(f"'{_PG_WEIGHTS}'"), tsv, tsquery, 1)
         inner = (select(SearchDoc.id.label("doc_id"), score.label("score")).where(tsv.op("@@")(tsquery))
                  .order_by(score.desc()).limit(limit).subquery("top"))
-    stmt = (select(*_columns(), inner.c.score.label("relevance"))
+    stmt = (select(*_columns(with_text), inner.c.score.label("relevance"))
             .select_from(inner.join(SearchDoc.__table__, SearchDoc.id == inner.c.doc_id)))
     return stmt, inner.c.score
 
 
 async def hits(db: AsyncSession, stmt: Select[Any]) -> list[Hit]:
+    if db.get_bind().dialect.name != "sqlite":
+        # The query is a prepared statement with the tsquery as a parameter. After five runs
+        # PostgreSQL may switch to a generic plan, blind to how many rows a tsquery matches: a
+        # sequential scan for a rare word, or the GIN index for 快手 (in a quarter of all
+        # captions). Planned for each query, search took half the time (bench/search.py).
+        await db.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     rows = (await db.execute(stmt)).all()
+    with_text = bool(rows) and "grams" in rows[0]._fields
     return [Hit(doc_id=row.id, relevance=float(row.relevance or 0.0), owner_id=row.owner_id,
-                created_at=row.created_at,
-                text=f" {row.tags} {row.words} {row.pinyin} {row.grams} ")
+                created_at=row.created_at, popularity=int(row.popularity or 0),
+                text=f" {row.tags} {row.words} {row.pinyin} {row.grams} " if with_text else "")
             for row in rows]
 

@@ -28,6 +28,7 @@ from shua.media import videos
 from shua.media.models import DELETED, FAILED, FRIENDS, POST, PUBLIC, Video
 from shua.search import analysis
 from shua.search.models import HASHTAG, VIDEO, Hashtag, SearchDoc, SearchTerm
+from shua.social import engagement
 from shua.social.people import pinyin_keys
 
 SEARCHABLE = (PUBLIC, FRIENDS)
@@ -107,8 +108,10 @@ async def index_video(db: AsyncSession, video_id: int) -> bool:
     assert video is not None
     creator = (await accounts.users_by_id(db, ids=[video.owner_id])).get(video.owner_id)
     tokens = video_tokens(video, creator)
+    stats = (await engagement.stats_of_many(db, [video.id])).get(video.id, engagement.Stats())
     values = dict(kind=VIDEO, owner_id=video.owner_id, visibility=video.visibility, created_at=video.created_at,
-                  duration_ms=video.duration_ms, tags=tokens.tags, words=tokens.words, pinyin=tokens.pinyin,
+                  duration_ms=video.duration_ms, popularity=stats.likes + stats.shares + stats.favourites,
+                  tags=tokens.tags, words=tokens.words, pinyin=tokens.pinyin,
                   grams=tokens.grams, indexed_at=clock.utcnow())
     if doc is None:
         doc = SearchDoc(id=video.id, **values)
@@ -214,6 +217,15 @@ async def recount_hashtags(database: Database, *, batch: int = 5000) -> int:
             await db.flush()
             await _sync_hashtag_doc(db, row)
     return len(counts)
+
+
+async def add_popularity(db: AsyncSession, *, video_id: int, amount: int) -> None:
+    """A like, share or favourite (or its undoing) on an indexed video; `shua search reindex` sets
+    the exact figure again from the social context."""
+    await db.execute(update(SearchDoc).where(SearchDoc.id == video_id)
+                     .values(popularity=func.max(SearchDoc.popularity + amount, 0)
+                             if db.get_bind().dialect.name == "sqlite"
+                             else func.greatest(SearchDoc.popularity + amount, 0)))
 
 
 async def document_count(db: AsyncSession, kind: str = VIDEO) -> int:

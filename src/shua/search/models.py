@@ -36,6 +36,9 @@ class SearchDoc(Base):
     visibility: Mapped[str] = mapped_column(String(8), default="public")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
     duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # likes + shares + favourites, set when indexed and moved by engagement events since: ranking
+    # reads it off the document instead of asking the social context on every search
+    popularity: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     tags: Mapped[str] = mapped_column(Text, default="")
     words: Mapped[str] = mapped_column(Text, default="")
     pinyin: Mapped[str] = mapped_column(Text, default="")

@@ -5,7 +5,8 @@ Ranking blends three things for each of the best-matching documents (at most CAN
     text        the engine's relevance × a boost for covering the query: every Chinese bigram,
                 Latin word and #tag of the query is a part; a document covering all of them
                 gets ALL_PARTS_BOOST on top of the share it covers
-    popularity  1 + POPULARITY × ln(1 + likes + shares + favourites)
+    popularity  1 + POPULARITY × ln(1 + likes + shares + favourites), as the document has it (set
+                when indexed, moved by engagement events)
     freshness   FRESH_FLOOR + (1 - FRESH_FLOOR) × ½^(age / FRESH_HALF_LIFE_DAYS)
 Sorting by likes or by newest re-orders the same matches (newest asks the engine for the newest
 matches rather than the most relevant).
@@ -37,7 +38,7 @@ from shua.search.models import HASHTAG, VIDEO, Hashtag, SearchClick, SearchDoc, 
 from shua.social import engagement, graph, people
 
 PAGE_SIZE = 20
-CANDIDATES = 200  # documents ranked per query; results beyond them are not worth a swipe
+CANDIDATES = 100  # documents re-ranked per query (five pages); further ones are not worth a swipe
 ALL_PARTS_BOOST = 0.5
 POPULARITY = 0.15
 FRESH_FLOOR, FRESH_HALF_LIFE_DAYS = 0.6, 30.0
@@ -85,6 +86,8 @@ def parts_of(query: analysis.Analysed) -> list[str]:
 def coverage(parts: list[str], hit: engine.Hit) -> float:
     if not parts:
         return 0.0
+    if len(parts) == 1 or not hit.text:
+        return 1.0  # it matched, so it covers the one part (read without its token text)
     return sum(1 for p in parts if hit.has(p)) / len(parts)
 
 
@@ -92,8 +95,8 @@ def text_score(relevance: float, covered: float) -> float:
     return max(relevance, 1e-9) * (0.5 + 0.5 * covered) * (1 + ALL_PARTS_BOOST * (covered >= 1.0))
 
 
-def popularity(stats: engagement.Stats) -> float:
-    return 1 + POPULARITY * math.log1p(stats.likes + stats.shares + stats.favourites)
+def popularity(count: int) -> float:
+    return 1 + POPULARITY * math.log1p(max(count, 0))
 
 
 def freshness(created_at: datetime, now: datetime) -> float:
@@ -123,10 +126,12 @@ async def search_videos(db: AsyncSession, *, viewer_id: int | None, query: str, 
     if analysed.is_empty() or offset >= CANDIDATES:
         return VideoResults()
     narrowed = filters.period != "any" or filters.length != "any" or filters.sort == "newest"
+    # A one-part query is covered by every document it matches: no token text to read.
+    with_text = len(parts_of(analysed)) > 1
     if narrowed:  # filters first, then rank what is left
-        stmt, relevance = engine.matching(_is_sqlite(db), analysed)
+        stmt, relevance = engine.matching(_is_sqlite(db), analysed, with_text=with_text)
     else:  # rank first, in the engine; visibility then drops few of the best
-        stmt, relevance = engine.best(_is_sqlite(db), analysed, limit=CANDIDATES * 2)
+        stmt, relevance = engine.best(_is_sqlite(db), analysed, limit=CANDIDATES * 3 // 2, with_text=with_text)
     stmt = stmt.where(SearchDoc.kind == VIDEO, await _visibility(db, viewer_id))
     now = clock.utcnow()
     if filters.period != "any":
@@ -164,12 +169,12 @@ async def _rank(db: AsyncSession, found: list[engine.Hit], query: analysis.Analy
     if sort == "newest":
         return [h.doc_id for h in found]
     parts = parts_of(query)
-    stats = await engagement.stats_of_many(db, [h.doc_id for h in found])
+    # Sorting by likes asks the social context for the exact counts; ranking uses the document's.
+    likes = await engagement.stats_of_many(db, [h.doc_id for h in found]) if sort == "likes" else {}
     scored = []
     for h in found:
-        s = stats.get(h.doc_id, engagement.Stats())
-        score = text_score(h.relevance, coverage(parts, h)) * popularity(s) * freshness(h.created_at, now)
-        scored.append((s.likes if sort == "likes" else 0, score, h.doc_id))
+        score = text_score(h.relevance, coverage(parts, h)) * popularity(h.popularity) * freshness(h.created_at, now)
+        scored.append((likes[h.doc_id].likes if h.doc_id in likes else 0, score, h.doc_id))
     scored.sort(reverse=True)
     return [doc_id for _, _, doc_id in scored]
 

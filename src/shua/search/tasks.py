@@ -34,13 +34,22 @@ async def index_creator(database: Database, payload: dict[str, Any]) -> None:
         await index.index_creator(database, user_id)
 
 
+# What each engagement event does to a video's popularity, and whether it is hot-list volume.
+ENGAGEMENT = {"social.liked": (1, True), "social.shared": (1, True), "social.favourited": (1, False),
+              "social.commented": (0, True), "social.unliked": (-1, False), "social.unfavourited": (-1, False)}
+
+
 @task("search.count_engagement", max_attempts=5, backoff_seconds=30)
 async def count_engagement(database: Database, payload: dict[str, Any]) -> None:
     video_id = parse_id(payload.get("video_id"))
+    popularity, volume = ENGAGEMENT.get(str(payload.get("topic")), (0, False))
     if video_id is None:
         return
     async with database.transaction() as db:
-        await hot.count_engagement(db, video_id=video_id)
+        if popularity:
+            await index.add_popularity(db, video_id=video_id, amount=popularity)
+        if volume:
+            await hot.count_engagement(db, video_id=video_id)
 
 
 @task(hot.REFRESH_TASK, max_attempts=3, backoff_seconds=60, timeout_seconds=600)
@@ -69,7 +78,7 @@ async def export_history(db: AsyncSession, user_id: int) -> list[dict[str, Any]]
 for topic in ("video.ready", "video.updated", "video.deleted"):
     subscribe(topic, "search.index_video")
 subscribe("account.updated", "search.index_creator")
-for topic in ("social.liked", "social.commented", "social.shared"):
+for topic in ENGAGEMENT:
     subscribe(topic, "search.count_engagement")
 subscribe("account.purged", "search.forget_user")
 EXPORTERS["search_history"] = export_history

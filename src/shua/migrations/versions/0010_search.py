@@ -40,6 +40,7 @@ def upgrade() -> None:
     sa.Column('visibility', sa.String(length=8), nullable=False),
     sa.Column('created_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('duration_ms', sa.Integer(), nullable=True),
+    sa.Column('popularity', sa.BigInteger(), server_default='0', nullable=False),
     sa.Column('tags', sa.Text(), nullable=False),
     sa.Column('words', sa.Text(), nullable=False),
     sa.Column('pinyin', sa.Text(), nullable=False),
