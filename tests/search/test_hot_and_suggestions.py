@@ -221,4 +221,14 @@ class TestOperatorStats:
             await accounts.set_role(db, user_id=int(b.id), role="admin")
         stats = (await b.get("/api/v1/admin/search/stats")).json()
         assert stats == {"searches_today": 4, "searchers_30d": 2, "anonymous_30d": 1, "click_through": 0.25,
-                         "top_no_results": [["找不到的东西", 2], ["匿名", 1]]}
+                         "top_no_results": [{"query": "找不到的东西", "searches": 2}, {"query": "匿名", "searches": 1}]}
+
+
+async def test_operators_can_ask_for_a_refresh_now(client: httpx2.AsyncClient, database: Database) -> None:
+    await searches(database, "台风", 6)
+    root = await sign_up(client, "root")
+    async with database.transaction() as db:
+        await accounts.set_role(db, user_id=int(root.id), role="admin")
+    assert (await root.post("/api/v1/admin/search/hot/refresh")).status_code == 202
+    await jobs.drain(database)
+    assert ("台风", "new") in await terms(database)

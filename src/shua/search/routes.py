@@ -273,24 +273,36 @@ async def restore_hot(term: HotTerm, auth: AdminAuth, db: DB) -> AdminHotRead:
     return await _admin_hot(db)
 
 
+class FailingQueryRead(BaseModel):
+    query: str
+    searches: int
+
+
 class SearchStatsRead(BaseModel):
     searches_today: int
     searchers_30d: int = Field(description="Search MAU: distinct signed-in people who searched in 30 days")
     anonymous_30d: int = Field(description="Signed-out searches in 30 days")
     click_through: float = Field(description="Share of searches (30 days) with a result opened")
-    top_no_results: list[tuple[str, int]] = Field(description="Queries with no result, 7 days, most asked first")
+    top_no_results: list[FailingQueryRead] = Field(description="Queries with no result, 7 days, most asked first")
 
 
 @admin.get("/stats", responses=PROBLEMS)
 async def search_stats(_admin: AdminAuth, db: DB) -> SearchStatsRead:
     """How much search is used (search MAU) and what people look for and do not find."""
     stats = await service.search_stats(db)
-    return SearchStatsRead(**stats.__dict__)
+    return SearchStatsRead(
+        searches_today=stats.searches_today, searchers_30d=stats.searchers_30d, anonymous_30d=stats.anonymous_30d,
+        click_through=stats.click_through,
+        top_no_results=[FailingQueryRead(query=q, searches=n) for q, n in stats.top_no_results])
 
 
-@admin.post("/hot/refresh", responses=PROBLEMS)
-async def refresh_hot(_admin: AdminAuth, runtime: RuntimeDep) -> list[HotItemRead]:
-    """Recompute the list now instead of at the next refresh."""
-    await hot.refresh(runtime.database)
-    async with runtime.database.transaction(write=False) as db:
-        return _hot_reads(await hot.hot_list(db))
+class QueuedRead(BaseModel):
+    queued: bool = True
+
+
+@admin.post("/hot/refresh", status_code=202, responses=PROBLEMS)
+async def refresh_hot(_admin: AdminAuth, db: DB) -> QueuedRead:
+    """Recompute the list now instead of at the next refresh (queued: it is a job's work, and
+    the request's own transaction must not wait on it)."""
+    await jobs.enqueue(db, hot.REFRESH_TASK, {})
+    return QueuedRead()
