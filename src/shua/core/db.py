@@ -12,6 +12,7 @@ returned at once to avoid deadlock) — under concurrency most such transactions
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -64,6 +65,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 def id_column(**kwargs: Any) -> Mapped[int]:
     """A time-ordered 64-bit primary key, assigned in Python so it is known before flush."""
     return mapped_column(BigInteger, primary_key=True, autoincrement=False, default=new_id, **kwargs)
+
+
+_LIKE_SPECIAL = re.compile(r"([\\%_])")
+
+
+def like_escape(text: str) -> str:
+    """`text` for a LIKE pattern with `escape="\\"`: its own %, _ and \\ match literally."""
+    return _LIKE_SPECIAL.sub(r"\\\1", text)
 
 
 async def insert_ignore(db: AsyncSession, model: type[Base], **values: Any) -> bool:

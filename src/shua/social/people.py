@@ -24,7 +24,7 @@ from shua.accounts import service as accounts
 from shua.accounts.models import User
 from shua.accounts.schemas import normalise_phone
 from shua.core import clock
-from shua.core.db import insert_ignore
+from shua.core.db import insert_ignore, like_escape
 from shua.media import videos
 from shua.social import graph
 from shua.social.engagement_models import Comment, Like
@@ -33,7 +33,6 @@ from shua.social.models import ACTIVE, Follow, Friendship, PeopleIndex
 MAX_READINGS = 8  # combinations of polyphonic readings kept per name
 INTERACTION_DAYS = 30
 _LATIN = re.compile(r"[a-z0-9]+")
-_LIKE_SPECIAL = re.compile(r"([\\%_])")
 
 
 def _syllables(nickname: str) -> list[list[str]]:
@@ -79,10 +78,6 @@ async def unindex_user(db: AsyncSession, user_id: int) -> None:
         await db.delete(row)
 
 
-def _like(text: str) -> str:
-    return _LIKE_SPECIAL.sub(r"\\\1", text)
-
-
 def _phone_or_none(query: str) -> str | None:
     if not re.fullmatch(r"[+\d\s\-()]{7,20}", query):
         return None
@@ -103,8 +98,8 @@ async def search(db: AsyncSession, *, viewer_id: int | None, query: str, limit: 
         user = await accounts.user_by_phone(db, phone=phone)
         if user is not None and (await graph.privacy_of(db, user.id)).findable_by_phone:
             found.append(user.id)
-    like = _like(q)
-    squashed = _like(q.replace(" ", ""))
+    like = like_escape(q)
+    squashed = like_escape(q.replace(" ", ""))
     score = (
         (PeopleIndex.handle == q, 0),
         (PeopleIndex.nickname == q, 1),
