@@ -173,8 +173,9 @@ async def discover(auth: MaybeAuth, db: DB) -> DiscoverRead:
     """What the search page shows before you type: your history, guesses and the hot list."""
     viewer_id = auth.user.id if auth else None
     history = await suggest.history(db, user_id=viewer_id) if viewer_id else []
-    return DiscoverRead(history=history, guesses=await suggest.guesses(db, viewer_id=viewer_id),
-                        hot=_hot_reads(await hot.hot_list(db)))
+    hot_items = await hot.hot_list(db)
+    guesses = await suggest.guesses(db, viewer_id=viewer_id, hot_terms={i.term for i in hot_items})
+    return DiscoverRead(history=history, guesses=guesses, hot=_hot_reads(hot_items))
 
 
 @router.get("/hot", responses=PROBLEMS)

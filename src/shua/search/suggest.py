@@ -9,19 +9,18 @@ viewer's own matching history and people (the friend search: "zs" → 张三).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shua.core.db import like_escape
 from shua.search import hot
 from shua.search.models import SearchDoc, SearchHistory, SearchTerm
 from shua.search.service import HISTORY_KEEP, clean_query
 from shua.social import engagement, people
 
-_LIKE_SPECIAL = re.compile(r"([\\%_])")
 MAX_SUGGESTIONS = 10
 GUESSES = 6
 
@@ -32,10 +31,6 @@ class Suggestion:
     text: str
     user_id: int | None = None
     videos: int = 0
-
-
-def _like(text: str) -> str:
-    return _LIKE_SPECIAL.sub(r"\\\1", text)
 
 
 async def history(db: AsyncSession, *, user_id: int, limit: int = HISTORY_KEEP) -> list[str]:
@@ -57,7 +52,7 @@ async def complete(db: AsyncSession, *, viewer_id: int | None, prefix: str,
     q = clean_query(prefix)
     if not q:
         return []
-    like, squashed = _like(q.lstrip("#")), _like(q.replace(" ", ""))
+    like, squashed = like_escape(q.lstrip("#")), like_escape(q.replace(" ", ""))
     found: list[Suggestion] = []
     if viewer_id is not None:
         mine = await db.scalars(select(SearchHistory.query).where(
@@ -85,9 +80,11 @@ async def complete(db: AsyncSession, *, viewer_id: int | None, prefix: str,
     return unique[:limit]
 
 
-async def guesses(db: AsyncSession, *, viewer_id: int | None, limit: int = GUESSES) -> list[str]:
+async def guesses(db: AsyncSession, *, viewer_id: int | None, hot_terms: set[str],
+                  limit: int = GUESSES) -> list[str]:
     """Topics of the videos the viewer liked lately that they have not searched, then the most
-    used hashtags; never what the hot list beside them already shows."""
+    used hashtags; never what the hot list beside them already shows (`hot_terms`, which the
+    caller has read to show it)."""
     picks: list[str] = []
     searched: set[str] = set()
     if viewer_id is not None:
@@ -98,7 +95,7 @@ async def guesses(db: AsyncSession, *, viewer_id: int | None, limit: int = GUESS
             for tags in await db.scalars(select(SearchDoc.tags).where(SearchDoc.id.in_(liked))):
                 counts.update(hot.topic_of(t) for t in tags.split() if t.startswith("#"))
             picks += [t for t, _ in counts.most_common() if t]
-    shown = {item.term for item in await hot.hot_list(db)} | searched
+    shown = hot_terms | searched
     popular = await db.scalars(select(SearchTerm.term).where(SearchTerm.videos > 0)
                                .order_by(SearchTerm.videos.desc(), SearchTerm.term).limit(limit + len(shown)))
     picks += [hot.topic_of(term) for term in popular]

@@ -56,8 +56,9 @@ async def show_search(
             page, found = await search_routes.results_page(db, runtime, viewer_id=viewer_id, q=q, tab=shown_tab,
                                                            filters=chosen)
         history = await suggest.history(db, user_id=viewer_id) if viewer_id and page is None else []
-        guesses = await suggest.guesses(db, viewer_id=viewer_id) if page is None else []
         hot_items = await hot.hot_list(db) if page is None else []
+        guesses = await suggest.guesses(db, viewer_id=viewer_id, hot_terms={i.term for i in hot_items}) \
+            if page is None else []
     if page is not None:
         await search_routes.log_page(runtime, page, viewer_id=viewer_id, q=q, found=found)
     return render(request, "search.html", viewer=viewer, locale=locale, title="search.title", query=page.query if page
