@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from shua.accounts.models import User
 from shua.core import jobs
+from shua.media.categories import FROM_KUAIREC
 from shua.media.models import Video
 from shua.media.synth import synthesize
 from shua.media.uploads import import_file
@@ -50,6 +51,19 @@ CLIPS: list[tuple[str, str, str, str]] = [
 ]
 
 
+# The category each demo creator files their own clips under, and a few cover titles (by caption).
+CREATOR_CATEGORY = {"maomao": "pets", "lisi": "food", "wangwu": "fitness", "xiaomei": "fashion",
+                    "chef_lin": "food", "travel_amy": "travel", "zhangsan": "life", "demo": "life"}
+COVER_TEXT = {
+    "三只橘猫的早晨 #猫咪日常 #橘猫 #cats": "橘猫三兄弟",
+    "成都本地人才知道的火锅店 #美食探店 #成都美食 #火锅": "本地人的火锅",
+    "每天 50 个深蹲，坚持 30 天 #健身 #深蹲挑战": "30天挑战",
+    "一衣多穿｜秋季通勤穿搭 #穿搭 #ootd": "一衣多穿",
+    "30 秒学会红烧肉 #家常菜 #红烧肉": "红烧肉教程",
+    "洱海边骑行 #旅行 #大理 #云南": "洱海骑行",
+}
+
+
 # KuaiRec's categories → the demo creator who posts them (src/shua/demo_data/README.md).
 KUAIREC_CREATORS = {
     "美食": "chef_lin", "宠物": "maomao", "时尚": "xiaomei", "运动": "wangwu", "旅游": "travel_amy",
@@ -60,8 +74,9 @@ KUAIREC_PER_CATEGORY = 2
 
 
 def kuairec_clips() -> list[tuple[str, str, str, str]]:
-    """Demo clips with real captions from KuaiRec: (creator, cover text, caption, visibility). The
-    category becomes a hashtag when the caption has none, so topics and search have something."""
+    """Demo clips with real captions from KuaiRec: (creator, text on the frames, caption,
+    visibility). The category becomes a hashtag when the caption has none, so topics and search
+    have something; it is also the video's category (`category_of`)."""
     path = resources.files("shua.demo_data") / "kuairec_demo.csv"
     per_category: dict[str, int] = {}
     clips = []
@@ -78,6 +93,14 @@ def kuairec_clips() -> list[tuple[str, str, str, str]]:
             title = row["second_level_category_name"] if row["second_level_category_name"] != "UNKNOWN" else category
             clips.append((creator, title[:8], caption[:2200], "public"))
     return clips
+
+
+def category_of(handle: str, caption: str) -> str | None:
+    """A KuaiRec clip's own category (its caption carries it as a hashtag), else its creator's."""
+    for name, code in FROM_KUAIREC.items():
+        if f"#{name}" in caption and handle == KUAIREC_CREATORS.get(name):
+            return code
+    return CREATOR_CATEGORY.get(handle)
 
 
 async def seed_videos(rt: Runtime, *, progress: Progress | None = None) -> int:
@@ -102,7 +125,8 @@ async def seed_videos(rt: Runtime, *, progress: Progress | None = None) -> int:
                 upload = await import_file(db, owner_id=owners[handle], source=clip, var_dir=rt.settings.var_dir,
                                            ttl=timedelta(hours=rt.settings.upload_ttl_hours))
                 await post_video(db, owner_id=owners[handle], upload_id=upload.id, caption=caption,
-                                 visibility=visibility, cover_ms=1000)
+                                 visibility=visibility, cover_ms=1000, category=category_of(handle, caption),
+                                 cover_text=COVER_TEXT.get(caption, ""))
             await jobs.drain(rt.database)  # process it now, with the same job as a real upload
             created += 1
             if progress and task is not None:

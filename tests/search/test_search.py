@@ -72,6 +72,19 @@ class TestFinding:
             await index.index_video(db, video.id)
         assert await found(client, "萌宠") == ["没有话题的标题"]
 
+    async def test_category_and_cover_text_are_searchable(self, client: httpx2.AsyncClient,
+                                                          database: Database, creator: Any) -> None:
+        await post(database, creator, "今天做了一道菜", category="food")
+        await post(database, creator, "随手拍", cover_text="洱海骑行")
+        await post(database, creator, "没有分类的视频")
+        # Neither the caption nor the hashtags say it: the category's names (both UI languages)
+        # and the title over the cover do.
+        assert await found(client, "美食") == ["今天做了一道菜"]
+        assert await found(client, "food") == ["今天做了一道菜"]
+        assert await found(client, "meishi") == ["今天做了一道菜"]
+        assert await found(client, "骑行") == ["随手拍"]
+        assert await found(client, "洱海") == ["随手拍"]
+
     async def test_jieba_cuts_by_context_but_bigrams_still_match(self, client: httpx2.AsyncClient,
                                                                  database: Database, creator: Any) -> None:
         await post(database, creator, "周末去看同城热点活动")
@@ -206,6 +219,26 @@ class TestVisibility:
 
 
 class TestIndexingFollowsTheOutbox:
+    async def test_editing_category_and_cover_text_reindexes(self, client: httpx2.AsyncClient,
+                                                             database: Database) -> None:
+        author = await sign_up(client, "author")
+        async with database.transaction() as db:
+            video = await make_video(db, await db.get(UserRow, int(author.id)), caption="周末")
+            await jobs.publish(db, "video.ready", {"video_id": str(video.id), "owner_id": author.id})
+        await jobs.drain(database)
+        r = await author.patch(f"/api/v1/videos/{video.id}", json={"category": "pets", "cover_text": "橘猫日记"})
+        assert r.status_code == 200 and r.json()["category"] == "pets" and r.json()["cover_text"] == "橘猫日记"
+        await jobs.drain(database)
+        assert await found(client, "宠物") == ["周末"] and await found(client, "日记") == ["周末"]
+        r = await author.patch(f"/api/v1/videos/{video.id}", json={"caption": "周末2"})  # category kept
+        assert r.json()["category"] == "pets"
+        r = await author.patch(f"/api/v1/videos/{video.id}", json={"category": None, "cover_text": ""})
+        assert r.json()["category"] is None
+        await jobs.drain(database)
+        assert await found(client, "宠物") == [] and await found(client, "日记") == []
+        for bad in ({"category": "weapons"}, {"cover_text": "x" * 41}, {"cover_text": "两行\n标题"}):
+            assert_problem(await author.patch(f"/api/v1/videos/{video.id}", json=bad), 422, "request.invalid")
+
     async def test_edit_rename_delete(self, client: httpx2.AsyncClient, database: Database) -> None:
         author = await sign_up(client, "author", nickname="老王")
         async with database.transaction() as db:

@@ -70,12 +70,17 @@ async def enter(db: AsyncSession, *, video_id: int, rules: PoolRules) -> bool:
     if video.purpose != POST:
         return False
     now = clock.utcnow()
-    return await insert_ignore(db, PoolEntry, video_id=video.id, owner_id=video.owner_id, stage=0, status=TESTING,
-                               budget=rules.budget(0), stage_impressions=0, entered_at=now, stage_entered_at=now)
+    if await insert_ignore(db, PoolEntry, video_id=video.id, owner_id=video.owner_id, stage=0, status=TESTING,
+                           budget=rules.budget(0), stage_impressions=0, entered_at=now, stage_entered_at=now):
+        return True
+    # A moderator restored a video taken down: it goes on testing from the stage it had reached.
+    back = await db.execute(update(PoolEntry).where(PoolEntry.video_id == video.id, PoolEntry.status == REMOVED)
+                            .values(status=TESTING, stage_entered_at=now))
+    return bool(getattr(back, "rowcount", 0))
 
 
 async def leave(db: AsyncSession, *, video_id: int) -> None:
-    """A deleted video leaves the pools (its row stays, for the record)."""
+    """A deleted or taken-down video leaves the pools (its row stays, for the record)."""
     await db.execute(update(PoolEntry).where(PoolEntry.video_id == video_id).values(status=REMOVED))
 
 

@@ -98,4 +98,5 @@ EXPORTERS["feed_events"] = events.export_events
 subscribe("video.ready", "feed.enter_pool")
 subscribe("video.updated", "feed.enter_pool")
 subscribe("video.deleted", "feed.leave_pool")
+subscribe("video.removed", "feed.leave_pool")  # taken down by a moderator
 subscribe("search.clicked", "feed.search_click")

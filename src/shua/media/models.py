@@ -43,6 +43,10 @@ class Video(Base):
     owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
     upload_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, nullable=True)
     caption: Mapped[str] = mapped_column(String(2200), default="")
+    # The creator's pick from media.categories and the title drawn over the cover (封面标题):
+    # both are searched, since viewers search topics the caption never spells out.
+    category: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    cover_text: Mapped[str] = mapped_column(String(40), default="", server_default="")
     hashtags: Mapped[list[str]] = mapped_column(JSON, default=list)
     mentions: Mapped[list[str]] = mapped_column(JSON, default=list)
     visibility: Mapped[str] = mapped_column(String(8), default=PUBLIC)
@@ -63,12 +67,15 @@ class Video(Base):
     playable_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Taken down by a moderator: hidden from everyone but its creator, who sees why; restorable.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    removal_reason: Mapped[str | None] = mapped_column(String(30), nullable=True)
 
 
 def is_watchable(video: Video) -> bool:
     """Published: the lowest rendition is stored (the rest may still be coming) and the video
-    is neither deleted nor failed. Who may watch it is the visibility's business."""
-    return video.playable_at is not None and video.status not in (DELETED, FAILED)
+    is neither deleted, failed nor taken down. Who may watch it is the visibility's business."""
+    return video.playable_at is not None and video.status not in (DELETED, FAILED) and video.removed_at is None
 
 
 class VideoFile(Base):

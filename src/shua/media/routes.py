@@ -26,15 +26,16 @@ from starlette.requests import ClientDisconnect
 from shua.core.errors import InvalidRequest, ShuaError, UnsupportedMediaType
 from shua.core.ids import ID
 from shua.core.storage import InvalidKey, LocalStorage, Storage
-from shua.core.text import Paragraph
+from shua.core.text import Line, Paragraph
 from shua.feed import pools
 from shua.feed.events_schemas import PoolStageRead
 from shua.media import playback, poster, uploads, videos
+from shua.media.categories import Category
 from shua.media.models import DELETED, Video, is_watchable
 from shua.runtime import Runtime
 from shua.social import engagement, graph
 from shua.social.engagement_schemas import VideoMeRead, VideoStatsRead
-from shua.web.deps import DB, CurrentAuth, MaybeAuth, RuntimeDep, StreamingAuth
+from shua.web.deps import DB, AdminAuth, CurrentAuth, MaybeAuth, RuntimeDep, StreamingAuth
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"])
 TUS_VERSION = "1.0.0"
@@ -175,6 +176,7 @@ async def delete_upload(upload_id: ID, auth: CurrentAuth, db: DB, runtime: Runti
 videos_router = APIRouter(prefix="/api/v1", tags=["videos"])
 Visibility = Literal["public", "friends", "private"]
 Caption = Paragraph(2200)
+CoverText = Line(40)
 
 
 class VideoCreate(BaseModel):
@@ -185,11 +187,15 @@ class VideoCreate(BaseModel):
     allow_comments: bool = True
     allow_duets: bool = True
     cover_ms: int = Field(0, ge=0, le=36_000_000, description="Poster frame, ms from the start")
+    category: Category | None = Field(None, description="What it is about (searched, like the caption)")
+    cover_text: CoverText = Field("", description="The title shown over the cover")  # type: ignore[valid-type]
 
 
 class VideoUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     caption: Caption | None = None  # type: ignore[valid-type]
+    category: Category | None = Field(None, description="null clears it; leave it out to keep it")
+    cover_text: CoverText | None = None  # type: ignore[valid-type]
     visibility: Visibility | None = None
     allow_comments: bool | None = None
     allow_duets: bool | None = None
@@ -220,6 +226,10 @@ class VideoRead(BaseModel):
     caption: str
     hashtags: list[str]
     mentions: list[str]
+    category: str | None
+    cover_text: str
+    removed: bool = Field(description="Taken down by a moderator (only its creator still sees it)")
+    removal_reason: str | None
     visibility: str
     allow_comments: bool
     allow_duets: bool
@@ -288,7 +298,9 @@ def _to_read(runtime: Runtime, video: Video, files: list[Any], open_url: bool) -
                         tile_width=sheet.width or 0, tile_height=sheet.height or 0) if sheet else None
     return VideoRead(
         id=video.id, owner_id=video.owner_id, caption=video.caption, hashtags=video.hashtags,
-        mentions=video.mentions, visibility=video.visibility, allow_comments=video.allow_comments,
+        mentions=video.mentions, category=video.category, cover_text=video.cover_text,
+        removed=video.removed_at is not None, removal_reason=video.removal_reason,
+        visibility=video.visibility, allow_comments=video.allow_comments,
         allow_duets=video.allow_duets, status=video.status, failure_code=video.failure_code,
         failure_reason=video.failure_reason, duration_ms=video.duration_ms, width=video.width, height=video.height,
         playable=is_watchable(video), created_at=video.created_at,
@@ -306,6 +318,7 @@ async def post_video(body: VideoCreate, auth: CurrentAuth, db: DB, runtime: Runt
     video = await videos.post_video(
         db, owner_id=auth.user.id, upload_id=body.upload_id, caption=body.caption, visibility=body.visibility,
         allow_comments=body.allow_comments, allow_duets=body.allow_duets, cover_ms=body.cover_ms,
+        category=body.category, cover_text=body.cover_text,
     )
     return await video_read(db, runtime, video)
 
@@ -327,7 +340,7 @@ async def list_my_videos(auth: CurrentAuth, db: DB, runtime: RuntimeDep) -> list
 
 @videos_router.patch("/videos/{video_id}", responses=PROBLEMS)
 async def edit_video(video_id: ID, body: VideoUpdate, auth: CurrentAuth, db: DB, runtime: RuntimeDep) -> VideoRead:
-    """Edit the caption, visibility, or whether comments and duets are allowed."""
+    """Edit the caption, category, cover text, visibility, or whether comments and duets are allowed."""
     video = await videos.edit_video(db, owner_id=auth.user.id, video_id=video_id, **body.model_dump(exclude_unset=True))
     return await video_read(db, runtime, video, viewer_id=auth.user.id)
 
@@ -336,6 +349,41 @@ async def edit_video(video_id: ID, body: VideoUpdate, auth: CurrentAuth, db: DB,
 async def delete_video(video_id: ID, auth: CurrentAuth, db: DB) -> None:
     """Delete a video; its files are removed from storage by a job."""
     await videos.delete_video(db, owner_id=auth.user.id, video_id=video_id)
+
+
+admin_router = APIRouter(prefix="/api/v1/admin/videos", tags=["admin"])
+RemovalReason = Literal["spam", "harassment", "hate", "violence", "sexual", "minor_safety", "scam", "copyright",
+                        "misinformation", "other"]
+
+
+class TakeDown(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: RemovalReason
+
+
+class ModerationRead(BaseModel):
+    video_id: ID
+    owner_id: ID
+    removed: bool
+    removal_reason: str | None
+
+
+def _moderation_read(video: Video) -> ModerationRead:
+    return ModerationRead(video_id=video.id, owner_id=video.owner_id, removed=video.removed_at is not None,
+                          removal_reason=video.removal_reason)
+
+
+@admin_router.put("/{video_id}/removal", responses=PROBLEMS)
+async def take_down(video_id: ID, body: TakeDown, auth: AdminAuth, db: DB) -> ModerationRead:
+    """Take a video down (administrators): gone from feeds, search, profiles and playback for
+    everyone but its creator, who sees the reason. Taking it down again changes nothing. Audited."""
+    return _moderation_read(await videos.take_down(db, video_id=video_id, reason=body.reason, actor_id=auth.user.id))
+
+
+@admin_router.delete("/{video_id}/removal", responses=PROBLEMS)
+async def restore(video_id: ID, auth: AdminAuth, db: DB) -> ModerationRead:
+    """Put a taken-down video back (administrators). Audited."""
+    return _moderation_read(await videos.restore(db, video_id=video_id, actor_id=auth.user.id))
 
 
 playback_router = APIRouter(tags=["videos"])

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shua.core import clock, jobs
+from shua.core import audit, clock, jobs
 from shua.core.errors import Conflict, NotFound
 from shua.core.ids import new_id, parse_id
 from shua.media.models import (
@@ -31,6 +31,13 @@ from shua.social import graph
 # Hashtags may be Chinese (#猫咪日常); they end at whitespace or punctuation.
 HASHTAG_RE = re.compile(r"#([\w\u4e00-\u9fff]{1,40})")
 MENTION_RE = re.compile(r"@([a-z][a-z0-9_.]{2,23})", re.IGNORECASE)
+
+
+class Unset:
+    """An argument left out, as opposed to one set to None."""
+
+
+UNSET = Unset()
 
 
 class VideoNotFound(NotFound):
@@ -58,6 +65,7 @@ def parse_caption(caption: str) -> tuple[list[str], list[str]]:
 async def post_video(
     db: AsyncSession, *, owner_id: int, upload_id: int, caption: str, visibility: str = PUBLIC,
     allow_comments: bool = True, allow_duets: bool = True, cover_ms: int = 0, purpose: str = POST,
+    category: str | None = None, cover_text: str = "",
 ) -> Video:
     """Post a finished upload; it shows "processing" until the renditions are ready. A daily
     clip (`purpose="daily"`) is friends-only and stays out of grids and feeds."""
@@ -74,6 +82,7 @@ async def post_video(
         id=new_id(), owner_id=owner_id, upload_id=upload_id, caption=caption, hashtags=tags, mentions=mentions,
         visibility=visibility, allow_comments=allow_comments, allow_duets=allow_duets, status=UPLOADED,
         cover_ms=cover_ms, process_attempts=0, created_at=now, updated_at=now, purpose=purpose,
+        category=category, cover_text=cover_text,
     )
     if purpose == DAILY:
         video.visibility, video.allow_duets = FRIENDS, False
@@ -137,7 +146,7 @@ async def list_published(
     # for a LIMIT) took 14 ms at a million videos; their own index and a top-N sort take 1.
     newest = (Video.id + 0) if owner_ids is not None and len(owner_ids) > 1 else Video.id
     query = (select(Video).where(visible, Video.purpose == POST, Video.status.not_in((DELETED, FAILED)),
-                                 Video.playable_at.is_not(None))
+                                 Video.playable_at.is_not(None), Video.removed_at.is_(None))
              .order_by(newest.desc()).limit(limit))
     if viewer_id is not None:
         query = query.where(Video.owner_id.not_in(graph.hidden_user_ids(viewer_id)))
@@ -155,6 +164,7 @@ async def visible_by_id(db: AsyncSession, *, viewer_id: int | None, video_ids: l
     if not video_ids:
         return {}
     published = and_(Video.status.not_in((DELETED, FAILED)), Video.playable_at.is_not(None),
+                     Video.removed_at.is_(None),
                      Video.owner_id.not_in(graph.private_account_ids_not_followed(viewer_id)))
     visible = Video.visibility == PUBLIC
     if viewer_id is not None:
@@ -212,12 +222,18 @@ def owner_pairs() -> Select[int, int]:
 async def edit_video(
     db: AsyncSession, *, owner_id: int, video_id: object, caption: str | None = None,
     visibility: str | None = None, allow_comments: bool | None = None, allow_duets: bool | None = None,
+    category: str | None | Unset = UNSET, cover_text: str | None = None,
 ) -> Video:
-    """Change the caption or who may see and respond to the video."""
+    """Change the caption, category, cover text or who may see and respond to the video
+    (`category=None` clears it; leaving it out keeps it)."""
     video = await own_video(db, owner_id=owner_id, video_id=video_id)
     if caption is not None:
         video.caption = caption
         video.hashtags, video.mentions = parse_caption(caption)
+    if not isinstance(category, Unset):
+        video.category = category
+    if cover_text is not None:
+        video.cover_text = cover_text
     if visibility is not None:
         video.visibility = visibility
     if allow_comments is not None:
@@ -227,6 +243,38 @@ async def edit_video(
     video.updated_at = clock.utcnow()
     if video.ready_at is not None:
         await jobs.publish(db, "video.updated", {"video_id": str(video.id)})
+    return video
+
+
+async def take_down(db: AsyncSession, *, video_id: object, reason: str, actor_id: int | None) -> Video:
+    """A moderator removes a video: it disappears for everyone but its creator at once (every
+    read checks `removed_at`), and the event takes it out of search and the pools. Audited."""
+    video = await _existing(db, video_id)
+    if video.removed_at is None:
+        video.removed_at, video.removal_reason, video.updated_at = clock.utcnow(), reason, clock.utcnow()
+        await audit.record(db, actor_id=actor_id, action="media.video_take_down", target=f"video:{video.id}",
+                           reason=reason, owner_id=str(video.owner_id))
+        await jobs.publish(db, "video.removed", {"video_id": str(video.id), "owner_id": str(video.owner_id),
+                                                 "reason": reason})
+    return video
+
+
+async def restore(db: AsyncSession, *, video_id: object, actor_id: int | None) -> Video:
+    """Undo a takedown (an appeal upheld, a mistake): the video is back where it was."""
+    video = await _existing(db, video_id)
+    if video.removed_at is not None:
+        video.removed_at, video.removal_reason, video.updated_at = None, None, clock.utcnow()
+        await audit.record(db, actor_id=actor_id, action="media.video_restore", target=f"video:{video.id}",
+                           owner_id=str(video.owner_id))
+        await jobs.publish(db, "video.updated", {"video_id": str(video.id)})
+    return video
+
+
+async def _existing(db: AsyncSession, video_id: object) -> Video:
+    parsed = parse_id(video_id)
+    video = await db.get(Video, parsed) if parsed else None
+    if video is None or video.status == DELETED:
+        raise VideoNotFound()
     return video
 
 

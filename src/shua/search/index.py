@@ -24,7 +24,7 @@ from shua.accounts.models import User
 from shua.core import clock
 from shua.core.db import Database, insert_ignore
 from shua.core.ids import new_id
-from shua.media import videos
+from shua.media import categories, videos
 from shua.media.models import DELETED, FAILED, FRIENDS, POST, PUBLIC, Video
 from shua.search import analysis
 from shua.search.models import HASHTAG, VIDEO, Hashtag, SearchDoc, SearchTerm
@@ -49,11 +49,14 @@ def _join(*groups: Iterable[str]) -> str:
 
 
 def video_tokens(video: Video, creator: User | None) -> Tokens:
-    """A video's document: its caption (with hashtags and @mentions), its structured hashtags and
-    its creator's nickname and handle, so a search for the creator's name finds their videos."""
-    caption = analysis.analyse(video.caption, initials=False)
+    """A video's document: its caption (with hashtags and @mentions) and cover text, its
+    structured hashtags, its category's name in every UI language, and its creator's nickname and
+    handle — people search for topics and creators the caption never spells out."""
+    caption = analysis.analyse(f"{video.caption}\n{video.cover_text or ''}", initials=False)
     name = analysis.analyse(creator.nickname if creator else "", initials=False)
-    topics = analysis.analyse(" ".join(video.hashtags or []), initials=False)  # also those set apart from the caption
+    # hashtags (also those set apart from the caption) and the category: what the video is about
+    topics = analysis.analyse(" ".join([*(video.hashtags or []), *categories.names(video.category)]),
+                              initials=False)
     tags = [f"#{analysis.normalise(t)}" for t in video.hashtags or []]
     handle = [f"@{creator.handle}", creator.handle] if creator else []
     return Tokens(
@@ -79,6 +82,7 @@ def hashtag_tokens(tag: str) -> Tokens:
 
 def is_listed(video: Video | None) -> bool:
     return (video is not None and video.purpose == POST and video.status not in (DELETED, FAILED)
+            and video.removed_at is None
             and video.playable_at is not None and video.visibility in SEARCHABLE)
 
 

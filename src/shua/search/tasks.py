@@ -75,7 +75,7 @@ async def export_history(db: AsyncSession, user_id: int) -> list[dict[str, Any]]
     return [{"query": r.query, "searched_at": r.searched_at.isoformat()} for r in rows]
 
 
-for topic in ("video.ready", "video.updated", "video.deleted"):
+for topic in ("video.ready", "video.updated", "video.deleted", "video.removed"):
     subscribe(topic, "search.index_video")
 subscribe("account.updated", "search.index_creator")
 for topic in ENGAGEMENT:

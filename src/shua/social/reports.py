@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.accounts import service as accounts
 from shua.accounts.errors import UserNotFound
-from shua.core import clock, jobs
+from shua.core import audit, clock, jobs
 from shua.core.errors import NotFound
 from shua.core.ids import new_id
 from shua.core.pagination import decode_cursor, encode_cursor
@@ -75,6 +75,29 @@ async def report(db: AsyncSession, *, reporter_id: int, target_kind: str, target
     await jobs.publish(db, "social.reported", {"report_id": str(row.id), "target_kind": target_kind,
                                                "target_id": str(target_id)})
     return row
+
+
+OPEN, ACTIONED, DISMISSED = "open", "actioned", "dismissed"
+
+
+async def dismiss(db: AsyncSession, *, report_id: int, actor_id: int) -> Report:
+    """A moderator found nothing wrong: the report is closed (audited), the target untouched."""
+    row = await db.get(Report, report_id)
+    if row is None:
+        raise ReportTargetNotFound(kind="report")
+    if row.status == OPEN:
+        row.status = DISMISSED
+        await audit.record(db, actor_id=actor_id, action="social.report_dismiss", target=f"report:{row.id}",
+                           target_kind=row.target_kind, target_id=str(row.target_id))
+    return row
+
+
+async def close_for_target(db: AsyncSession, *, target_kind: str, target_id: int) -> int:
+    """The reported thing was acted on (a video taken down): every open report of it is closed."""
+    result = await db.execute(update(Report).where(
+        Report.target_kind == target_kind, Report.target_id == target_id, Report.status == OPEN,
+    ).values(status=ACTIONED))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def list_reports(db: AsyncSession, *, status: str = "open", cursor: str | None,

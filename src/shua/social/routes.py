@@ -250,3 +250,10 @@ async def list_reports(_admin: AdminAuth, db: DB, cursor: Cursor = None,
     """Open reports, newest first (administrators only)."""
     rows, next_cursor = await reports.list_reports(db, cursor=cursor, limit=limit)
     return Page(items=[_report_read(r) for r in rows], next_cursor=next_cursor)
+
+
+@admin.post("/reports/{report_id}/dismissal", responses=PROBLEMS)
+async def dismiss_report(report_id: ID, auth: AdminAuth, db: DB) -> ReportRead:
+    """Close a report without acting on its target (administrators; audited). A video taken
+    down through /admin/videos/{id}/removal closes its open reports by itself."""
+    return _report_read(await reports.dismiss(db, report_id=report_id, actor_id=auth.user.id))

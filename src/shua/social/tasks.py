@@ -9,8 +9,9 @@ from shua.accounts import service as accounts
 from shua.accounts.errors import UserNotFound
 from shua.accounts.service import EXPORTERS
 from shua.core.db import Database
+from shua.core.ids import parse_id
 from shua.core.jobs import subscribe, task
-from shua.social import graph, moments, people
+from shua.social import graph, moments, people, reports
 
 
 @task("social.index_person", max_attempts=10, backoff_seconds=10)
@@ -44,6 +45,16 @@ async def expire_moods(database: Database, payload: dict[str, Any]) -> None:
 
 
 EXPORTERS["moments"] = moments.export_moments
+@task("social.close_video_reports", max_attempts=10, backoff_seconds=30)
+async def close_video_reports(database: Database, payload: dict[str, Any]) -> None:
+    """A moderator took a video down: its open reports are dealt with."""
+    video_id = parse_id(payload.get("video_id"))
+    if video_id is not None:
+        async with database.transaction() as db:
+            await reports.close_for_target(db, target_kind="video", target_id=video_id)
+
+
 subscribe("account.created", "social.index_person")
 subscribe("account.updated", "social.index_person")
 subscribe("account.deleted", "social.forget_account")
+subscribe("video.removed", "social.close_video_reports")

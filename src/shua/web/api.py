@@ -23,6 +23,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(accounts.admin)
     app.include_router(uploads.router)
     app.include_router(uploads.videos_router)
+    app.include_router(uploads.admin_router)
     app.include_router(uploads.playback_router)
     app.include_router(feed.router)
     app.include_router(feed_events.router)

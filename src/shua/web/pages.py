@@ -27,6 +27,7 @@ from shua.core.i18n import LOCALES, catalog, negotiate, translator
 from shua.feed import interests
 from shua.feed import routes as feed_routes
 from shua.media import videos
+from shua.media.categories import CATEGORIES
 from shua.media.routes import VideoRead, video_read, video_reads
 from shua.social import engagement, graph, inbox, messaging, moments, notifications
 from shua.social.errors import NotAllowed, YouBlockedThem
@@ -51,6 +52,7 @@ _env = jinja2.Environment(
 )
 # The catalogue goes out as a JSON data block; keep Chinese readable (<>&' are still escaped).
 _env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+_env.globals["categories"] = CATEGORIES  # the post and edit forms' category picker
 
 
 @dataclass(frozen=True)

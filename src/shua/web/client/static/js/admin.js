@@ -1,4 +1,5 @@
-// Administration: every account (paged by cursor) and the failed-jobs queue with retry.
+// Administration: the hot-search list, open reports (take a video down or dismiss), every account
+// (paged by cursor) and the failed-jobs queue with retry.
 import { api, cloneRow, errorMessage, formatDateTime, t, toast } from "./shua.js";
 
 const users = document.getElementById("users");
@@ -150,3 +151,63 @@ document.getElementById("hot-pin").addEventListener("submit", async (event) => {
 });
 
 loadHot();
+
+// Open reports: a reported video can be taken down (which closes its reports on the server) or
+// the report dismissed. Both are audited.
+const reports = document.getElementById("reports");
+const reportsStatus = document.getElementById("reports-status");
+const reasons = JSON.parse(document.getElementById("report-reasons").textContent);
+
+function reportRow(report) {
+  const row = cloneRow("report-row");
+  const target = row.querySelector('[data-field="target"]');
+  target.textContent = t(`js.report_kind_${report.target_kind}`);
+  if (report.target_kind === "video") target.href = `/v/${report.target_id}`;
+  row.querySelector('[data-field="reason"]').textContent = reasons[report.reason] || report.reason;
+  row.querySelector('[data-field="meta"]').textContent =
+    [report.detail, formatDateTime(report.created_at)].filter(Boolean).join(" · ");
+  const takeDown = row.querySelector('[data-action="take-down"]');
+  const dismiss = row.querySelector('[data-action="dismiss"]');
+  if (report.target_kind !== "video") takeDown.remove();
+  const act = async (button, request, done) => {
+    button.disabled = true;
+    try {
+      await request();
+      row.remove();
+      toast(t(done));
+      if (!reports.children.length) showNoReports();
+    } catch (error) {
+      button.disabled = false;
+      toast(errorMessage(error));
+    }
+  };
+  takeDown.addEventListener("click", () => act(takeDown, async () => {
+    await api("PUT", `/api/v1/admin/videos/${report.target_id}/removal`, { reason: report.reason });
+    // Other open reports of the same video close with it.
+    for (const other of reports.querySelectorAll(`[data-video="${report.target_id}"]`)) other.remove();
+  }, "js.report_taken_down"));
+  dismiss.addEventListener("click", () => act(dismiss, () => api("POST", `/api/v1/admin/reports/${report.id}/dismissal`),
+                                               "js.report_dismissed"));
+  if (report.target_kind === "video") row.dataset.video = report.target_id;
+  return row;
+}
+
+function showNoReports() {
+  reportsStatus.hidden = false;
+  reportsStatus.textContent = t("js.no_reports");
+}
+
+async function loadReports() {
+  try {
+    const page = await api("GET", "/api/v1/admin/reports?limit=50");
+    reports.replaceChildren(...page.items.map(reportRow));
+    if (page.items.length) reportsStatus.hidden = true;
+    else showNoReports();
+  } catch (error) {
+    reportsStatus.textContent = errorMessage(error);
+  } finally {
+    reports.removeAttribute("aria-busy");
+  }
+}
+
+loadReports();

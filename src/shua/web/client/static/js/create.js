@@ -153,6 +153,8 @@ bindForm(form, async (values) => {
     const video = await api("POST", "/api/v1/videos", {
       upload_id: uploadId,
       caption: values.caption.trim(),
+      category: values.category || null,
+      cover_text: values.cover_text.trim(),
       visibility: values.visibility,
       allow_comments: values.allow_comments === "on",
       allow_duets: values.allow_duets === "on",

@@ -69,6 +69,8 @@ if (edit) {
   bindForm(edit, async (values) => {
     await api("PATCH", `/api/v1/videos/${videoId}`, {
       caption: values.caption.trim(),
+      category: values.category || null,
+      cover_text: values.cover_text.trim(),
       visibility: values.visibility,
     });
     flashNext("js.video_saved");
