@@ -27,6 +27,8 @@ from sqlalchemy.types import TypeDecorator
 
 from shua.core.ids import new_id
 
+SQLITE_MMAP_BYTES = 1 << 30  # address space, not memory: pages are the OS page cache's
+SQLITE_CACHE_KIB = 32 * 1024  # per connection
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 NAMING = {
@@ -93,6 +95,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: durable at checkpoint
+    # Reads straight from the OS page cache instead of copying every page into SQLite's own
+    # (2 MB by default): a search joins its best 150 matches to their documents at random.
+    cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 

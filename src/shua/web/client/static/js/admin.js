@@ -162,7 +162,13 @@ function reportRow(report) {
   const row = cloneRow("report-row");
   const target = row.querySelector('[data-field="target"]');
   target.textContent = t(`js.report_kind_${report.target_kind}`);
-  if (report.target_kind === "video") target.href = `/v/${report.target_id}`;
+  if (report.target_kind === "video") {
+    target.href = `/v/${report.target_id}`;
+    // Name the video by its caption, so the operator knows what they are deciding on.
+    api("GET", `/api/v1/videos/${report.target_id}`)
+      .then((video) => { target.textContent = `${target.textContent}「${(video.caption || "").slice(0, 40)}」`; })
+      .catch(() => {});
+  }
   row.querySelector('[data-field="reason"]').textContent = reasons[report.reason] || report.reason;
   row.querySelector('[data-field="meta"]').textContent =
     [report.detail, formatDateTime(report.created_at)].filter(Boolean).join(" · ");
