@@ -35,6 +35,8 @@ feed_app = typer.Typer(help="Train and evaluate the recommender.", no_args_is_he
 app.add_typer(feed_app, name="feed")
 search_app = typer.Typer(help="Maintain the search index, its dictionary and the hot list.", no_args_is_help=True)
 app.add_typer(search_app, name="search")
+payments_app = typer.Typer(help="Check the ledger of Shua Pay.", no_args_is_help=True)
+app.add_typer(payments_app, name="payments")
 experiments_app = typer.Typer(help="Define, stop and read out A/B experiments on the feed.", no_args_is_help=True)
 app.add_typer(experiments_app, name="experiments")
 console = Console()
@@ -577,3 +579,39 @@ def _redact(url: str) -> str:
 
 if __name__ == "__main__":
     app()
+
+
+@payments_app.command("verify")
+def payments_verify() -> None:
+    """Recompute every balance from the ledger's postings, check every transfer balances and each
+    currency's ledger sums to zero (a trial balance). Exit code 1 if anything disagrees."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from shua.payments import ledger
+
+    with Progress(console=console) as progress:
+        task = progress.add_task("checking accounts", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        async def work(rt: Runtime) -> ledger.Verification:
+            async with rt.database.transaction(write=False) as db:
+                return await ledger.verify(db, progress=advance)
+
+        result = _run(work)
+    table = Table("currency", "sum of all balances")
+    for currency, total in sorted(result.totals.items()):
+        table.add_row(currency, str(total))
+    console.print(table)
+    console.print(f"{result.accounts} account(s), {result.transfers} transfer(s), {result.postings} posting(s)")
+    for code, cached, actual in result.balance_mismatches:
+        console.print(f"[red]✗[/] {code}: balance {cached}, postings say {actual}")
+    for transfer_id, currency, total in result.unbalanced_transfers:
+        console.print(f"[red]✗[/] transfer {transfer_id} ({currency}) sums to {total}")
+    for code, total in result.negative_accounts:
+        console.print(f"[red]✗[/] {code} is negative: {total}")
+    if not result.ok:
+        raise typer.Exit(1)
+    console.print("[green]✓[/] the ledger balances")

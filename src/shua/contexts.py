@@ -7,11 +7,13 @@ def load_all() -> None:
     import shua.accounts.models
     import shua.accounts.tasks
     import shua.core.audit
+    import shua.core.idempotency
     import shua.core.jobs
     import shua.feed.models
     import shua.feed.tasks
     import shua.media.models
     import shua.media.tasks
+    import shua.payments.models
     import shua.search.models
     import shua.search.tasks
     import shua.social.engagement_models
