@@ -2,11 +2,11 @@
 sum to zero, written in the caller's transaction together with the business change it pays for
 (one DB transaction per business operation: both happen or neither does).
 
-Concurrency: the accounts a transfer touches are locked before their balances are read — row
-locks (`SELECT … FOR UPDATE`, in id order so two transfers never wait on each other in a
-circle) on PostgreSQL; on SQLite every write transaction already holds the database's single
-write lock from its first statement (`BEGIN IMMEDIATE`, core/db.py). So "balance ≥ amount" is
-checked against a balance nobody else can change before this transaction commits.
+Concurrency: a transfer's one UPDATE locks the rows it changes and decides "balance ≥ amount"
+against the latest committed balance (PostgreSQL re-evaluates the WHERE after waiting for a
+row lock; rows are taken in id order, so two transfers never wait on each other in a circle);
+on SQLite every write transaction already holds the database's single write lock from its first
+statement (`BEGIN IMMEDIATE`, core/db.py). Nobody can change those balances before it commits.
 
 Invariants are checked on every transfer, in production too: the legs balance to zero, each
 account is of the transfer's currency, no account that must stay non-negative goes below zero
@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NoReturn
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from shua.core import clock, jobs
 from shua.core.db import insert_ignore
@@ -92,8 +95,14 @@ class Posted:
 
 async def post(db: AsyncSession, *, kind: str, currency: str, legs: Sequence[Leg], reference: str = "",
                memo: str = "") -> Posted:
-    """Post one balanced transfer. Raises (and writes nothing) if the legs do not sum to zero,
-    an account is missing, of another currency or frozen while paying, or would go negative."""
+    """Post one balanced transfer. Raises (and the caller's transaction then rolls back) if the
+    legs do not sum to zero, an account is missing, of another currency or frozen while paying,
+    or would go negative.
+
+    Four statements whatever the number of legs: one UPDATE moves every balance, locking the
+    rows (PostgreSQL takes them in index order, i.e. by id, so transfers never deadlock) and
+    refusing, in its WHERE, any row that would break a rule; one INSERT of the transfer, one of
+    its postings (returning what was written, summed again), one of the outbox event."""
     if len(legs) < 2:
         raise UnbalancedTransfer(legs=len(legs))
     for leg in legs:
@@ -102,49 +111,75 @@ async def post(db: AsyncSession, *, kind: str, currency: str, legs: Sequence[Leg
             raise InvalidAmount(amount=str(leg.amount))
     if sum(leg.amount for leg in legs) != 0:
         raise UnbalancedTransfer(total=sum(leg.amount for leg in legs))
-    accounts = await _locked(db, [leg.account_id for leg in legs])
+    if currency not in MINOR_UNITS:
+        raise CurrencyMismatch(currency=currency)
     net: dict[int, int] = {}
     for leg in legs:
-        if leg.account_id not in accounts:
-            raise LedgerAccountNotFound(account_id=str(leg.account_id))
         net[leg.account_id] = net.get(leg.account_id, 0) + leg.amount
+    change = case(net, value=LedgerAccount.id, else_=0)
+    after = LedgerAccount.balance + change
+    moved = await db.execute(
+        update(LedgerAccount)
+        .where(LedgerAccount.id.in_(sorted(net)), LedgerAccount.currency == currency,
+               or_(LedgerAccount.allow_negative, after >= 0), or_(LedgerAccount.frozen.is_(False), change >= 0))
+        .values(balance=after)
+        .returning(LedgerAccount.id, LedgerAccount.balance)
+        .execution_options(synchronize_session=False))
+    balances = {account_id: int(balance) for account_id, balance in moved.all()}
+    if len(balances) != len(net):
+        await _refusal(db, net, currency)  # raises: which rule, for which account
+    _refresh_loaded(db, balances)
+    now = clock.utcnow()
+    transfer = LedgerTransfer(id=new_id(), kind=kind, currency=currency, reference=reference[:80], memo=memo[:200],
+                              amount=sum(leg.amount for leg in legs if leg.amount > 0), created_at=now)
+    await db.execute(insert(LedgerTransfer).values(
+        id=transfer.id, kind=kind, currency=currency, reference=transfer.reference, memo=transfer.memo,
+        amount=transfer.amount, created_at=now))
+    running = {account_id: balances[account_id] - total for account_id, total in net.items()}
+    postings = []
+    for leg in legs:
+        running[leg.account_id] += leg.amount
+        postings.append(LedgerPosting(id=new_id(), transfer_id=transfer.id, account_id=leg.account_id,
+                                      amount=leg.amount, balance_after=running[leg.account_id], created_at=now))
+    written = await db.execute(insert(LedgerPosting).returning(LedgerPosting.amount), [
+        {"id": p.id, "transfer_id": p.transfer_id, "account_id": p.account_id, "amount": p.amount,
+         "balance_after": p.balance_after, "created_at": now} for p in postings])
+    # Belt and braces, on in production: what was written balances, as the database returned it.
+    total = sum(int(amount) for (amount,) in written.all())
+    if total != 0:
+        raise UnbalancedTransfer(transfer_id=str(transfer.id), total=total)
+    await jobs.publish(db, "payments.transfer_posted", {
+        "transfer_id": str(transfer.id), "kind": kind, "currency": currency, "amount": transfer.amount,
+        "accounts": [str(a) for a in net]})
+    return Posted(transfer, postings)
+
+
+async def _refusal(db: AsyncSession, net: dict[int, int], currency: str) -> NoReturn:
+    """The UPDATE left some account alone: say why (this runs on the error path only)."""
+    found = {a.id: a for a in (await db.scalars(select(LedgerAccount).where(LedgerAccount.id.in_(sorted(net)))
+                                                .execution_options(populate_existing=True))).all()}
     for account_id, change in net.items():
-        acct = accounts[account_id]
+        acct = found.get(account_id)
+        if acct is None:
+            raise LedgerAccountNotFound(account_id=str(account_id))
         if acct.currency != currency:
             raise CurrencyMismatch(account=acct.code, currency=currency)
         if change < 0 and acct.frozen:
             raise AccountFrozen(account=acct.code)
-        if change < 0 and not acct.allow_negative and acct.balance + change < 0:
-            raise InsufficientFunds(account=acct.code, balance=acct.balance, needed=-change)
-    now = clock.utcnow()
-    transfer = LedgerTransfer(id=new_id(), kind=kind, currency=currency, reference=reference[:80], memo=memo[:200],
-                              amount=sum(leg.amount for leg in legs if leg.amount > 0), created_at=now)
-    db.add(transfer)
-    await db.flush()
-    posted = Posted(transfer)
-    running = {a.id: a.balance for a in accounts.values()}
-    for leg in legs:
-        running[leg.account_id] += leg.amount
-        posting = LedgerPosting(id=new_id(), transfer_id=transfer.id, account_id=leg.account_id, amount=leg.amount,
-                                balance_after=running[leg.account_id], created_at=now)
-        db.add(posting)
-        posted.postings.append(posting)
     for account_id, change in net.items():
-        if change:
-            # Relative update under the lock: the cached balance moves by exactly the postings.
-            await db.execute(update(LedgerAccount).where(LedgerAccount.id == account_id)
-                             .values(balance=LedgerAccount.balance + change))
-            accounts[account_id].balance = running[account_id]
-    await db.flush()
-    # Belt and braces, on in production: what was written balances, as read back from the table.
-    written = await db.scalar(select(func.coalesce(func.sum(LedgerPosting.amount), 0))
-                              .where(LedgerPosting.transfer_id == transfer.id))
-    if written != 0:
-        raise UnbalancedTransfer(transfer_id=str(transfer.id), total=int(written or 0))
-    await jobs.publish(db, "payments.transfer_posted", {
-        "transfer_id": str(transfer.id), "kind": kind, "currency": currency, "amount": transfer.amount,
-        "accounts": [str(a) for a in net]})
-    return posted
+        acct = found[account_id]
+        # Balances here may already include this transfer's other legs: report the shortfall.
+        if change < 0 and not acct.allow_negative:
+            raise InsufficientFunds(account=acct.code, needed=-change)
+    raise InsufficientFunds()
+
+
+def _refresh_loaded(db: AsyncSession, balances: dict[int, int]) -> None:
+    """Accounts this session already holds see their new balance (without marking them dirty)."""
+    for account_id, value in balances.items():
+        loaded = db.identity_map.get(identity_key(LedgerAccount, account_id))
+        if loaded is not None:
+            set_committed_value(loaded, "balance", value)
 
 
 async def move(db: AsyncSession, *, kind: str, source: LedgerAccount, target: LedgerAccount, amount: int,
