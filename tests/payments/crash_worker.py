@@ -1,0 +1,53 @@
+"""A client process for the crash test: it works through a fixed list of keyed transfers (a
+client retrying until each has an answer), and the test SIGKILLs it at random moments.
+
+    python -m tests.payments.crash_worker DATABASE_URL WALLET_IDS COUNT SEED
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import shua.contexts
+from shua.core import idempotency
+from shua.core.db import Database
+from shua.core.errors import ShuaError
+from shua.payments import ledger
+
+
+def plan(wallets: list[int], count: int, seed: int) -> list[tuple[str, int, int, int]]:
+    rng = random.Random(seed)
+    return [(f"crash-{seed}-{n}", *rng.sample(wallets, 2), rng.randint(1, 3_000)) for n in range(count)]
+
+
+async def main(url: str, wallets: list[int], count: int, seed: int) -> None:
+    shua.contexts.load_all()
+    database = Database(url)
+    for key, source, target, amount in plan(wallets, count, seed):
+        async def work(db: AsyncSession, source: int = source, target: int = target, amount: int = amount,
+                       key: str = key) -> tuple[int, Any]:
+            posted = await ledger.post(db, kind="transfer", currency="CNY", reference=key,
+                                       legs=[ledger.Leg(source, -amount), ledger.Leg(target, amount)])
+            return 201, {"transfer_id": str(posted.transfer.id)}
+
+        while True:
+            try:
+                await idempotency.run(database, scope="crash", key=key, body=[source, target, amount], work=work)
+                break
+            except idempotency.InFlight:
+                await asyncio.sleep(0.2)  # the claim of an attempt that was killed: wait for its lease
+            except ShuaError:
+                break  # a definite answer (insufficient funds): stored, replayed on retry
+        print(key, flush=True)
+    await database.dispose()
+
+
+if __name__ == "__main__":
+    idempotency.LEASE = timedelta(seconds=1)  # a killed attempt's claim lapses quickly in the test
+    asyncio.run(main(sys.argv[1], [int(w) for w in sys.argv[2].split(",")], int(sys.argv[3]), int(sys.argv[4])))
