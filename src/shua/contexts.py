@@ -14,6 +14,7 @@ def load_all() -> None:
     import shua.media.models
     import shua.media.tasks
     import shua.payments.models
+    import shua.payments.pin
     import shua.search.models
     import shua.search.tasks
     import shua.social.engagement_models

@@ -1,4 +1,4 @@
-"""payments: the double-entry ledger (accounts, transfers, postings); idempotency keys
+"""payments: the double-entry ledger (accounts, transfers, postings), payment passwords; idempotency keys
 
 Revision ID: 0012
 Revises: 0011
@@ -39,6 +39,16 @@ def upgrade() -> None:
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_idempotency_keys_expires_at'), ['expires_at'], unique=False)
 
+    op.create_table('payment_passwords',
+    sa.Column('user_id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('password_hash', sa.String(length=200), nullable=False),
+    sa.Column('failed_attempts', sa.Integer(), nullable=False),
+    sa.Column('locked_until', shua.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_payment_passwords_user_id_users'),
+                            ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_payment_passwords'))
+    )
     op.create_table('ledger_accounts',
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('code', sa.String(length=80), nullable=False),
@@ -107,3 +117,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_idempotency_keys_expires_at'))
 
     op.drop_table('idempotency_keys')
+    op.drop_table('payment_passwords')
