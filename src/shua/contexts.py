@@ -9,6 +9,7 @@ def load_all() -> None:
     import shua.core.audit
     import shua.core.idempotency
     import shua.core.jobs
+    import shua.core.notify
     import shua.feed.models
     import shua.feed.tasks
     import shua.media.models

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import random
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -92,18 +93,18 @@ class SimulatedBank:
     duplicate: float = 0.0  # chance each webhook is delivered twice
     shuffle: bool = False  # deliver a batch in random order
     rng: random.Random = field(default_factory=random.Random)
-    cards: dict[str, str] = field(default_factory=dict)  # token → last four digits
     outbox: list[tuple[str, Outcome, int, str, str | None]] = field(default_factory=list)
 
     async def tokenize(self, digits: str, holder: str) -> str:
-        token = "card_" + secrets.token_hex(12)
-        self.cards[token] = digits[-4:]
-        return token
+        # The token carries the test card's last four, so any process (API or worker) can tell
+        # how the simulated bank treats it without shared memory.
+        return f"card_{digits[-4:]}_{secrets.token_hex(10)}"
 
     def _decide(self, token: str, amount: int) -> str | None:
-        last4 = self.cards.get(token)
-        if last4 is None:
+        found = re.fullmatch(r"card_(\d{4})_[0-9a-f]{20}", token)
+        if found is None:
             return "unknown_card"
+        last4 = found.group(1)
         if amount > LIMIT:
             return "limit_exceeded"
         return DECLINES.get(last4)

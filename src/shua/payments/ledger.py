@@ -79,6 +79,12 @@ async def account(db: AsyncSession, kind: str, currency: str = "CNY", owner_id: 
     return opened
 
 
+async def find_account(db: AsyncSession, kind: str, currency: str = "CNY",
+                       owner_id: int | None = None) -> LedgerAccount | None:
+    """The account if it was ever opened (reads never open one)."""
+    return await db.scalar(select(LedgerAccount).where(LedgerAccount.code == account_code(kind, currency, owner_id)))
+
+
 async def _locked(db: AsyncSession, account_ids: Sequence[int]) -> dict[int, LedgerAccount]:
     query = (select(LedgerAccount).where(LedgerAccount.id.in_(sorted(set(account_ids))))
              .order_by(LedgerAccount.id).execution_options(populate_existing=True))

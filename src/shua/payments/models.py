@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shua.core import clock
@@ -68,3 +68,37 @@ class LedgerPosting(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     balance_after: Mapped[int] = mapped_column(BigInteger)  # the account's balance after it: statements
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+
+PENDING, ACTIVE, REMOVED = "pending", "active", "removed"
+
+
+class PaymentCard(Base):
+    """A bank card bound to a user (绑卡): the bank's token, brand and last four, never the
+    number. `fingerprint` (keyed hash of the number) lets one card be bound by one user only;
+    binding waits in `pending` until the code sent to the card's phone comes back."""
+
+    __tablename__ = "payment_cards"
+    __table_args__ = (
+        Index("ix_payment_cards_user", "user_id", "status"),
+        Index("uq_payment_cards_active_fingerprint", "fingerprint", unique=True,
+              sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+    )
+
+    id: Mapped[int] = id_column()
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(String(80))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    brand: Mapped[str] = mapped_column(String(12))
+    last4: Mapped[str] = mapped_column(String(4))
+    holder: Mapped[str] = mapped_column(String(60))
+    phone: Mapped[str] = mapped_column(String(20))  # where the bank's codes go
+    expiry_month: Mapped[int] = mapped_column(Integer)
+    expiry_year: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default=PENDING)
+    preferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    code_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    code_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -9,6 +9,7 @@ from shua.feed import events_routes as feed_events
 from shua.feed import experiments_routes as experiments
 from shua.feed import routes as feed
 from shua.media import routes as uploads
+from shua.payments import routes as wallet
 from shua.search import routes as search
 from shua.social import engagement_routes as engagement
 from shua.social import messaging_routes as messages
@@ -36,6 +37,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(messages.router)
     app.include_router(search.router)
     app.include_router(search.admin)
+    app.include_router(wallet.router)
     app.include_router(media.router)
     app.include_router(social_pages.router)
     app.include_router(search_pages.router)

@@ -1,4 +1,4 @@
-"""payments: the double-entry ledger (accounts, transfers, postings), payment passwords; idempotency keys
+"""payments: the ledger (accounts, transfers, postings), payment passwords, bound cards; idempotency keys; dev inbox
 
 Revision ID: 0012
 Revises: 0011
@@ -49,6 +49,44 @@ def upgrade() -> None:
                             ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_payment_passwords'))
     )
+    op.create_table('dev_messages',
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('to', sa.String(length=40), nullable=False),
+    sa.Column('text', sa.String(length=500), nullable=False),
+    sa.Column('created_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dev_messages'))
+    )
+    with op.batch_alter_table('dev_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_dev_messages_to'), ['to'], unique=False)
+
+    op.create_table('payment_cards',
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('user_id', sa.BigInteger(), nullable=False),
+    sa.Column('token', sa.String(length=80), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('brand', sa.String(length=12), nullable=False),
+    sa.Column('last4', sa.String(length=4), nullable=False),
+    sa.Column('holder', sa.String(length=60), nullable=False),
+    sa.Column('phone', sa.String(length=20), nullable=False),
+    sa.Column('expiry_month', sa.Integer(), nullable=False),
+    sa.Column('expiry_year', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('preferred', sa.Boolean(), nullable=False),
+    sa.Column('code_digest', sa.String(length=64), nullable=True),
+    sa.Column('code_attempts', sa.Integer(), nullable=False),
+    sa.Column('code_expires_at', shua.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('verified_at', shua.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_payment_cards_user_id_users'),
+                            ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_cards'))
+    )
+    with op.batch_alter_table('payment_cards', schema=None) as batch_op:
+        batch_op.create_index('ix_payment_cards_user', ['user_id', 'status'], unique=False)
+        batch_op.create_index('uq_payment_cards_active_fingerprint', ['fingerprint'], unique=True,
+                              sqlite_where=sa.text("status = 'active'"),
+                              postgresql_where=sa.text("status = 'active'"))
+
     op.create_table('ledger_accounts',
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('code', sa.String(length=80), nullable=False),
@@ -118,3 +156,5 @@ def downgrade() -> None:
 
     op.drop_table('idempotency_keys')
     op.drop_table('payment_passwords')
+    op.drop_table('payment_cards')
+    op.drop_table('dev_messages')
