@@ -114,8 +114,12 @@ def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = False,
     videos: Annotated[bool, typer.Option("--videos/--no-videos", help="Make and post the demo clips")] = True,
 ) -> None:
-    """Migrate and seed demo users (idempotent); with --serve, start the server too."""
+    """Migrate and seed demo users (idempotent); with --serve, start the server too. The demo
+    shows the codes its notifier sends on /dev/inbox (SHUA_DEV_INBOX, unless set otherwise)."""
     from rich.progress import Progress
+
+    os.environ.setdefault("SHUA_DEV_INBOX", "1")
+    get_settings.cache_clear()
 
     from shua.demo import ADMIN_PASSWORD, DEMO_PASSWORD, seed
     from shua.demo_videos import seed_videos

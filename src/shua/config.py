@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     comment_rate: str = "20/minute"  # per user: posting comments and replies
     share_rate: str = "60/minute"  # per user: recorded shares (each one counts)
     message_rate: str = "30/minute"  # per user: direct messages sent
+    # The dev inbox page (/dev/inbox) shows every code the built-in notifier "sent": the demo's
+    # phone. Never on where real people sign up (`make demo` turns it on).
+    dev_inbox: bool = False
     card_bind_rate: str = "10/hour"  # per user: card binding attempts (each sends a code)
     search_rate: str = "120/minute"  # per user or client address: searches, and separately suggestions
     # Feed events (feed/events.py): batches per user, events per batch, how far ahead of ours a

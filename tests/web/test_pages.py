@@ -18,8 +18,8 @@ from tests.helpers import PASSWORD, Browser
 
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
 PUBLIC_PAGES = ["/", "/login", "/signup", "/search"]
-PROTECTED_PAGES = ["/friends", "/create", "/inbox", "/me", "/me/edit", "/settings", "/admin"]
-APP_PAGES = ["/", "/friends", "/create", "/inbox", "/me", "/me/edit", "/settings", "/u/alice", "/search",
+PROTECTED_PAGES = ["/friends", "/create", "/inbox", "/me", "/me/edit", "/settings", "/admin", "/wallet"]
+APP_PAGES = ["/", "/friends", "/create", "/inbox", "/me", "/me/edit", "/settings", "/wallet", "/u/alice", "/search",
              "/search?q=%E7%8C%AB"]
 # One string per language that only that language's catalogue has, shown on every page.
 MARKER = {"zh-CN": ">首页</a>", "en": ">Home</a>"}

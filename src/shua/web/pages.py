@@ -22,6 +22,7 @@ from shua import __version__
 from shua.accounts import service as accounts
 from shua.accounts.errors import UserNotFound
 from shua.accounts.schemas import HANDLE_RE, MeRead, UserRead
+from shua.core import notify
 from shua.core.errors import InvalidRequest
 from shua.core.i18n import LOCALES, catalog, negotiate, translator
 from shua.feed import interests
@@ -286,6 +287,28 @@ async def show_favourites(
 @router.get("/me/edit", response_class=HTMLResponse)
 async def show_me_edit(request: Request) -> Response:
     return await _page(request, "me_edit.html", title="edit.title", tab="me", login=True)
+
+
+@router.get("/wallet", response_class=HTMLResponse)
+async def show_wallet(request: Request) -> Response:
+    """钱包: balance, bound cards, the payment password."""
+    return await _page(request, "wallet.html", title="wallet.title", tab="me", login=True,
+                       dev_inbox=get_runtime(request).settings.dev_inbox)
+
+
+@router.get("/dev/inbox", response_class=HTMLResponse)
+async def show_dev_inbox(request: Request) -> Response:
+    """The demo's stand-in for a phone: the codes and messages the dev notifier 'sent'. Only
+    when SHUA_DEV_INBOX is on (`make demo` turns it on); otherwise there is no such page."""
+    runtime = get_runtime(request)
+    viewer = await current_viewer(request)
+    locale = pick_locale(request, viewer)
+    if not runtime.settings.dev_inbox:
+        return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")
+    async with runtime.database.transaction(write=False) as db:
+        messages = await notify.recent(db)
+    return render(request, "dev_inbox.html", viewer=viewer, locale=locale, title="dev_inbox.title",
+                  messages=messages)
 
 
 @router.get("/settings", response_class=HTMLResponse)
