@@ -84,6 +84,22 @@ async def shua_rate(database: object, ids: list[int], clients: int, seconds: flo
     return done / (time.perf_counter() - started), refused
 
 
+async def measure(url: str, backend: str, wallets: int, clients: int, seconds: float) -> tuple[float, list[int]]:
+    """Shua's rate on the database at `url`: seed the wallets, run the clients, verify the ledger."""
+    from shua.core.db import Database
+
+    database = Database(url)
+    try:
+        ids = await seed(database, wallets)
+        log(f"{backend}: {wallets} wallets; {clients} clients for {seconds:.0f} s through payments.ledger")
+        ours, refused = await shua_rate(database, ids, clients, seconds)
+        log(f"  {ours:,.0f} transfers/s ({refused} refused)")
+        await check(database)
+        return ours, ids
+    finally:
+        await database.dispose()
+
+
 async def check(database: object) -> None:
     from shua.payments import ledger
 
@@ -106,19 +122,12 @@ def pgbench_rate(dsn_parts: dict[str, str], clients: int, seconds: float) -> flo
 
 
 async def run_postgres(url: str, wallets: int, clients: int, seconds: float) -> tuple[float, float]:
-    from shua.core.db import Database
     from social import fresh_database
 
     if shutil.which("pgbench") is None:
         raise SystemExit("pgbench is not installed (Debian: apt-get install postgresql-client)")
     async with fresh_database(url, "shua_bench_ledger") as bench_url:
-        database = Database(bench_url)
-        ids = await seed(database, wallets)
-        log(f"postgres: {wallets} wallets; {clients} clients for {seconds:.0f} s through payments.ledger")
-        ours, refused = await shua_rate(database, ids, clients, seconds)
-        log(f"  {ours:,.0f} transfers/s ({refused} refused)")
-        await check(database)
-        await database.dispose()
+        ours, _ = await measure(bench_url, "postgres", wallets, clients, seconds)
         match = re.match(r"postgresql\+asyncpg://(?P<user>[^@]+)@(?P<host>[^:/]+):(?P<port>\d+)/(?P<db>.+)", bench_url)
         assert match, bench_url
         log(f"postgres: pgbench tpcb-like, {clients} clients for {seconds:.0f} s")
@@ -155,20 +164,13 @@ def sqlite_anchor(path: Path, ids: list[int], seconds: float) -> float:
 
 
 async def run_sqlite(wallets: int, clients: int, seconds: float) -> tuple[float, float]:
-    from shua.core.db import Database
     from shua.core.migrate import upgrade_async
 
     folder = Path(tempfile.mkdtemp(prefix="shua-bench-ledger-"))
     try:
         url = f"sqlite+aiosqlite:///{folder / 'ledger.db'}"
         await upgrade_async(url)
-        database = Database(url)
-        ids = await seed(database, wallets)
-        log(f"sqlite: {wallets} wallets; {clients} clients for {seconds:.0f} s through payments.ledger")
-        ours, refused = await shua_rate(database, ids, clients, seconds)
-        log(f"  {ours:,.0f} transfers/s ({refused} refused)")
-        await check(database)
-        await database.dispose()
+        ours, ids = await measure(url, "sqlite", wallets, clients, seconds)
         log(f"sqlite: the same writes as bare SQL on one sqlite3 connection for {seconds:.0f} s")
         anchor = sqlite_anchor(folder / "ledger.db", ids, seconds)
         log(f"  {anchor:,.0f} transactions/s")

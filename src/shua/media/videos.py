@@ -293,9 +293,7 @@ def storage_prefix(video_id: int) -> str:
 
 async def request_reprocess(db: AsyncSession, *, video_id: int) -> Video:
     """Queue a video for processing again (new ladder settings, a fixed encoder, a failed video)."""
-    video = await db.get(Video, video_id)
-    if video is None or video.status == DELETED:
-        raise VideoNotFound()
+    video = await _existing(db, video_id)
     video.process_attempts, video.failure_code, video.failure_reason = 0, None, None
     video.updated_at = clock.utcnow()
     await jobs.enqueue(db, "media.process", {"video_id": str(video.id), "reprocess": True})

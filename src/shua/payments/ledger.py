@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import NoReturn, TypeGuard
 
 from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,11 +54,16 @@ def account_code(kind: str, currency: str, owner_id: int | None = None) -> str:
     return f"{kind}:{owner_id}:{currency}" if owner_id is not None else f"{kind}:{currency}"
 
 
+def _whole_fen(amount: object) -> TypeGuard[int]:
+    """An int of minor units (never a float, never a bool), not zero, not absurdly large."""
+    return isinstance(amount, int) and not isinstance(amount, bool) and 0 < abs(amount) <= MAX_AMOUNT
+
+
 def check_amount(amount: object, currency: str) -> int:
-    """An amount of minor units: a positive int (never a float, never a bool), not absurdly large."""
+    """An amount to move: positive whole minor units of a known currency."""
     if currency not in MINOR_UNITS:
         raise CurrencyMismatch(currency=currency)
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0 or amount > MAX_AMOUNT:
+    if not _whole_fen(amount) or amount <= 0:
         raise InvalidAmount(amount=str(amount))
     return amount
 
@@ -112,8 +117,7 @@ async def post(db: AsyncSession, *, kind: str, currency: str, legs: Sequence[Leg
     if len(legs) < 2:
         raise UnbalancedTransfer(legs=len(legs))
     for leg in legs:
-        if not isinstance(leg.amount, int) or isinstance(leg.amount, bool) or leg.amount == 0 \
-                or abs(leg.amount) > MAX_AMOUNT:
+        if not _whole_fen(leg.amount):
             raise InvalidAmount(amount=str(leg.amount))
     if sum(leg.amount for leg in legs) != 0:
         raise UnbalancedTransfer(total=sum(leg.amount for leg in legs))
@@ -136,20 +140,18 @@ async def post(db: AsyncSession, *, kind: str, currency: str, legs: Sequence[Leg
         await _refusal(db, net, currency)  # raises: which rule, for which account
     _refresh_loaded(db, balances)
     now = clock.utcnow()
-    transfer = LedgerTransfer(id=new_id(), kind=kind, currency=currency, reference=reference[:80], memo=memo[:200],
-                              amount=sum(leg.amount for leg in legs if leg.amount > 0), created_at=now)
-    await db.execute(insert(LedgerTransfer).values(
-        id=transfer.id, kind=kind, currency=currency, reference=transfer.reference, memo=transfer.memo,
-        amount=transfer.amount, created_at=now))
+    transfer_row = {"id": new_id(), "kind": kind, "currency": currency, "reference": reference[:80],
+                    "memo": memo[:200], "amount": sum(leg.amount for leg in legs if leg.amount > 0), "created_at": now}
+    await db.execute(insert(LedgerTransfer).values(**transfer_row))
     running = {account_id: balances[account_id] - total for account_id, total in net.items()}
-    postings = []
+    posting_rows = []
     for leg in legs:
         running[leg.account_id] += leg.amount
-        postings.append(LedgerPosting(id=new_id(), transfer_id=transfer.id, account_id=leg.account_id,
-                                      amount=leg.amount, balance_after=running[leg.account_id], created_at=now))
-    written = await db.execute(insert(LedgerPosting).returning(LedgerPosting.amount), [
-        {"id": p.id, "transfer_id": p.transfer_id, "account_id": p.account_id, "amount": p.amount,
-         "balance_after": p.balance_after, "created_at": now} for p in postings])
+        posting_rows.append({"id": new_id(), "transfer_id": transfer_row["id"], "account_id": leg.account_id,
+                             "amount": leg.amount, "balance_after": running[leg.account_id], "created_at": now})
+    written = await db.execute(insert(LedgerPosting).returning(LedgerPosting.amount), posting_rows)
+    transfer = LedgerTransfer(**transfer_row)
+    postings = [LedgerPosting(**row) for row in posting_rows]
     # Belt and braces, on in production: what was written balances, as the database returned it.
     total = sum(int(amount) for (amount,) in written.all())
     if total != 0:
