@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     # phone. Never on where real people sign up (`make demo` turns it on).
     dev_inbox: bool = False
     card_bind_rate: str = "10/hour"  # per user: card binding attempts (each sends a code)
+    payment_rate: str = "60/minute"  # per user: top-ups, withdrawals, transfers, confirmations, refunds
+    # The simulated bank settles each operation by a webhook within this many seconds, and
+    # sends that webhook twice with this chance (the demo shows "处理中" for a moment).
+    simbank_delay_seconds: float = Field(default=0.0, ge=0, le=3600)
+    simbank_duplicate_rate: float = Field(default=0.0, ge=0, le=1)
+    # The platform's commission on payments released from escrow, in basis points (100 = 1 %).
+    platform_fee_bps: int = Field(default=100, ge=0, le=5000)
     search_rate: str = "120/minute"  # per user or client address: searches, and separately suggestions
     # Feed events (feed/events.py): batches per user, events per batch, how far ahead of ours a
     # client's clock may run and how old an event may be, the slack on watch time over

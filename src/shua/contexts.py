@@ -14,8 +14,10 @@ def load_all() -> None:
     import shua.feed.tasks
     import shua.media.models
     import shua.media.tasks
+    import shua.payments.intents
     import shua.payments.models
     import shua.payments.pin
+    import shua.payments.tasks
     import shua.search.models
     import shua.search.tasks
     import shua.social.engagement_models

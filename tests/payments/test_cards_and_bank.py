@@ -9,7 +9,11 @@ import random
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
+from shua.core import clock
+from shua.core.db import Database
+from shua.core.jobs import Job
 from shua.payments import bank, cards
 
 TODAY = date(2026, 12, 1)
@@ -75,8 +79,8 @@ class TestWebhooks:
 
 
 class TestSimulatedBank:
-    async def test_charges_settle_by_webhook_and_test_cards_decline(self) -> None:
-        sim = bank.SimulatedBank(secret="whsec")
+    async def test_charges_settle_by_webhook_and_test_cards_decline(self, database: Database) -> None:
+        sim = bank.SimulatedBank(secret="whsec", database=database)
         good = await sim.tokenize(cards.digits_of(VISA), "张三")
         declined = await sim.tokenize("4000000000000002", "李四")  # a test card ending 0002
         first = await sim.charge(token=good, amount=10_000, currency="CNY", reference="top_up:1")
@@ -85,22 +89,36 @@ class TestSimulatedBank:
         unknown = await sim.charge(token="card_nope", amount=1, currency="CNY", reference="top_up:4")
         assert (first.status, second.status, big.status) == ("pending", "pending", "pending")
         assert unknown.status == "failed" and unknown.failure_code == "unknown_card"
-        hooks = sim.deliver(now=2_000)
-        events = [json.loads(h.body) for h in hooks]
-        for hook in hooks:
+        again = await sim.charge(token=good, amount=10_000, currency="CNY", reference="top_up:1")
+        assert again == first  # one reference, one operation: resubmitting is safe
+        deliveries = await due_deliveries(database)
+        assert len(deliveries) == 3  # one webhook each (the resubmission sent none)
+        events = []
+        for payload in deliveries:
+            hook = await sim.webhook(payload["bank_ref"], payload["event_id"], now=2_000)
             bank.verify("whsec", hook.body, hook.header, now=2_000)
-        assert [(e["reference"], e["type"], e["failure_code"]) for e in events] == [
+            events.append(json.loads(hook.body))
+        assert sorted((e["reference"], e["type"], e["failure_code"]) for e in events) == [
             ("top_up:1", "operation.succeeded", None), ("top_up:2", "operation.failed", "card_declined"),
             ("top_up:3", "operation.failed", "limit_exceeded")]
-        assert sim.deliver(now=2_001) == []  # each once
+        today = clock.utcnow().date()
+        assert [line.reference for line in await sim.report(today)] == ["top_up:1"]  # settled ones only
 
-    async def test_webhooks_can_repeat_and_arrive_out_of_order(self) -> None:
-        sim = bank.SimulatedBank(secret="s", duplicate=1.0, shuffle=True, rng=random.Random(4))
+    async def test_webhooks_can_repeat_and_arrive_out_of_order(self, database: Database) -> None:
+        sim = bank.SimulatedBank(secret="s", database=database, delay=60, duplicate=1.0, rng=random.Random(4))
         token = await sim.tokenize(cards.digits_of(UNIONPAY), "王五")
         for n in range(5):
             await sim.payout(token=token, amount=100 + n, currency="CNY", reference=f"withdrawal:{n}")
-        hooks = sim.deliver(now=10)
-        refs = [json.loads(h.body)["reference"] for h in hooks]
-        assert len(hooks) == 10 and sorted(set(refs)) == [f"withdrawal:{n}" for n in range(5)]
-        assert refs != sorted(refs)  # shuffled
-        assert len({h.event_id for h in hooks}) == 5  # a repeat carries the same event id
+        deliveries = await due_deliveries(database)
+        assert len(deliveries) == 10 and len({d["event_id"] for d in deliveries}) == 5  # a repeat, same event id
+        async with database.transaction(write=False) as db:
+            order = list((await db.scalars(select(Job.payload).where(Job.name == bank.DELIVER_TASK)
+                                           .order_by(Job.run_at))).all())
+        books = [d["bank_ref"] for d in order]
+        assert books != sorted(books, key=[d["bank_ref"] for d in deliveries].index)  # due out of order
+
+
+async def due_deliveries(database: Database) -> list[dict[str, str]]:
+    async with database.transaction(write=False) as db:
+        return [dict(p) for p in (await db.scalars(select(Job.payload).where(Job.name == bank.DELIVER_TASK)
+                                                   .order_by(Job.id))).all()]

@@ -262,3 +262,33 @@ async def verify(db: AsyncSession, *, progress: Callable[[int, int], None] | Non
 
 async def balance(db: AsyncSession, account_id: int) -> int:
     return int(await db.scalar(select(LedgerAccount.balance).where(LedgerAccount.id == account_id)) or 0)
+
+
+@dataclass(frozen=True)
+class KindTotal:
+    currency: str
+    kind: str
+    accounts: int
+    balance: int  # the sum of their balances
+
+
+async def trial_balance(db: AsyncSession) -> list[KindTotal]:
+    """Balances summed by currency and kind: each currency's rows sum to zero, always."""
+    rows = await db.execute(select(LedgerAccount.currency, LedgerAccount.kind, func.count(),
+                                   func.coalesce(func.sum(LedgerAccount.balance), 0))
+                            .group_by(LedgerAccount.currency, LedgerAccount.kind)
+                            .order_by(LedgerAccount.currency, LedgerAccount.kind))
+    return [KindTotal(currency=c, kind=k, accounts=int(n), balance=int(b)) for c, k, n, b in rows.all()]
+
+
+async def accounts(db: AsyncSession, *, kind: str | None = None, owner_id: int | None = None, after: int | None = None,
+                   limit: int = 50) -> list[LedgerAccount]:
+    """The chart of accounts, in id order (a keyset page after `after`)."""
+    query = select(LedgerAccount)
+    if kind:
+        query = query.where(LedgerAccount.kind == kind)
+    if owner_id is not None:
+        query = query.where(LedgerAccount.owner_id == owner_id)
+    if after is not None:
+        query = query.where(LedgerAccount.id > after)
+    return list((await db.scalars(query.order_by(LedgerAccount.id).limit(limit))).all())

@@ -102,3 +102,115 @@ class PaymentCard(Base):
     code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# A bank operation's life: created here (and committed) → submitted to the bank (it answered with
+# its reference) → succeeded | failed when its webhook comes back.
+CREATED, SUBMITTED, SUCCEEDED, FAILED = "created", "submitted", "succeeded", "failed"
+CHARGE, PAYOUT = "charge", "payout"  # money in from a card; money out to one
+TOPUP, WITHDRAWAL, INTENT, REFUND = "topup", "withdrawal", "intent", "refund"  # what it was for
+
+
+class BankOperation(Base):
+    """Money asked of (or sent to) a bank for a bound card. Committed before the bank is called,
+    so a crash between the two leaves a row a retry can resubmit under the same reference (the
+    bank treats one reference as one operation)."""
+
+    __tablename__ = "bank_operations"
+    __table_args__ = (Index("ix_bank_operations_user", "user_id", "id"),
+                      Index("ix_bank_operations_status", "status", "created_at"),
+                      CheckConstraint("amount > 0", name="amount_positive"))
+
+    id: Mapped[int] = id_column()
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    card_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("payment_cards.id"))
+    kind: Mapped[str] = mapped_column(String(8))  # charge | payout
+    purpose: Mapped[str] = mapped_column(String(12))  # topup | withdrawal | intent | refund
+    purpose_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the intent or refund
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(10), default=CREATED)
+    bank_ref: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    failure_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class BankWebhookEvent(Base):
+    """Every webhook event id the bank ever sent us, so a repeat is recognised and ignored."""
+
+    __tablename__ = "bank_webhook_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))
+    operation_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+
+class SimulatedBankOperation(Base):
+    """The simulated bank's own book (it would live in the bank's systems): what it was asked,
+    what it decided, when it settled. Its daily report is read from here for reconciliation."""
+
+    __tablename__ = "simbank_operations"
+
+    bank_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(80), unique=True)  # the caller's: one operation per reference
+    kind: Mapped[str] = mapped_column(String(8))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    outcome: Mapped[str] = mapped_column(String(10))
+    failure_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+    settled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+
+# A payment intent's states (Stripe's, trimmed): waiting for the payer, the card is being charged,
+# and the three ends. Money sits in the payee's escrow from `succeeded` until it is released.
+REQUIRES_CONFIRMATION, PROCESSING, CANCELED = "requires_confirmation", "processing", "canceled"
+INTENT_FINAL = frozenset({SUCCEEDED, FAILED, CANCELED})
+
+
+class PaymentIntent(Base):
+    """One payment for something: an order, a payment request. Created by (or for) the payee;
+    the payer confirms it with wallet balance or a bound card."""
+
+    __tablename__ = "payment_intents"
+    __table_args__ = (Index("ix_payment_intents_payer", "payer_id", "id"),
+                      Index("ix_payment_intents_payee", "payee_id", "id"),
+                      CheckConstraint("amount > 0", name="amount_positive"),
+                      CheckConstraint("amount_refunded >= 0 AND amount_refunded <= amount", name="refunds_within"))
+
+    id: Mapped[int] = id_column()
+    payee_id: Mapped[int] = mapped_column(BigInteger)
+    payer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # open requests: who pays first
+    secret: Mapped[str] = mapped_column(String(32))  # lets a payer open an open request's link
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    reference: Mapped[str] = mapped_column(String(80), default="")  # the payee's: "order:123"
+    status: Mapped[str] = mapped_column(String(24), default=REQUIRES_CONFIRMATION)
+    method: Mapped[str | None] = mapped_column(String(8), nullable=True)  # wallet | card
+    card_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    failure_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    fee: Mapped[int] = mapped_column(BigInteger, default=0)  # the platform's, taken at release
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+
+class PaymentRefund(Base):
+    """Money given back on a succeeded intent, in full or in part: its own object with its own
+    state (a refund to a card waits for the bank)."""
+
+    __tablename__ = "payment_refunds"
+    __table_args__ = (Index("ix_payment_refunds_intent", "intent_id"),
+                      CheckConstraint("amount > 0", name="amount_positive"))
+
+    id: Mapped[int] = id_column()
+    intent_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("payment_intents.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(24))  # processing (to a card) | succeeded
+    destination: Mapped[str] = mapped_column(String(8))  # wallet | card (a card the bank failed → wallet)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)

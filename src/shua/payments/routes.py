@@ -1,22 +1,27 @@
-"""Shua Pay over HTTP, so far: the wallet's balance, binding and unbinding bank cards (with the
-code sent to the card's phone), the preferred card, and the payment password."""
+"""The wallet over HTTP: balance, bank cards (bound with the code sent to the card's phone),
+the payment password, top-ups and withdrawals, paying another user, the history, receipts and
+monthly statements. Everything that moves money takes an `Idempotency-Key` and the payment
+password."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from shua.accounts import service as accounts
+from shua.core.errors import NotFound
 from shua.core.ids import ID
-from shua.core.notify import DevInbox, Notifier
 from shua.core.text import Line
-from shua.payments import binding, ledger, pin
-from shua.payments.bank import BankConnector, SimulatedBank
-from shua.payments.models import WALLET, PaymentCard
+from shua.payments import banking, binding, ledger, pin, wallet
+from shua.payments.connectors import bank_of, notifier_of
+from shua.payments.models import WALLET, BankOperation, PaymentCard
 from shua.runtime import Runtime
 from shua.web.deps import DB, CurrentAuth, RuntimeDep, StreamingAuth
+from shua.web.idempotent import IdempotencyKeyHeader, respond
 
 router = APIRouter(prefix="/api/v1/wallet", tags=["wallet"])
 PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -28,21 +33,8 @@ CardNumber = Annotated[str, StringConstraints(min_length=12, max_length=30, patt
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{7,15}$")]
 Code = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 Pin = Annotated[str, StringConstraints(min_length=1, max_length=12)]
-
-
-def bank_of(runtime: Runtime) -> BankConnector:
-    """The bank connector: the simulated bank unless a deployment installed a real one."""
-    found = runtime.extras.get("bank")
-    if found is None:
-        found = runtime.extras["bank"] = SimulatedBank(secret=runtime.settings.secret_key + ":bank-webhooks")
-    return found  # type: ignore[return-value]
-
-
-def notifier_of(runtime: Runtime) -> Notifier:
-    found = runtime.extras.get("notifier")
-    if found is None:
-        found = runtime.extras["notifier"] = DevInbox()
-    return found  # type: ignore[return-value]
+Amount = Annotated[int, Field(gt=0, le=ledger.MAX_AMOUNT, description="Minor units (fen): 1234 is ¥12.34")]
+Month = Annotated[str, StringConstraints(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
 
 
 class CardCreate(BaseModel):
@@ -143,3 +135,180 @@ async def set_pin(body: PinUpdate, auth: StreamingAuth, runtime: RuntimeDep) -> 
     """Set the 6-digit payment password; changing it needs the current one."""
     await pin.set_pin(runtime.database, user_id=auth.user.id, pin=body.pin, current=body.current)
     return Response(status_code=204)
+
+
+class BankMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    card_id: ID
+    amount: Amount
+    pin: Pin
+
+
+class OperationRead(BaseModel):
+    id: ID
+    kind: str = Field(description="charge (a top-up, a card payment) or payout (a withdrawal, a refund)")
+    purpose: str
+    amount: int
+    currency: str
+    status: str = Field(description="created → submitted → succeeded | failed")
+    failure_code: str | None
+    card_id: ID
+    created_at: datetime
+    settled_at: datetime | None
+
+
+def operation_read(op: BankOperation) -> OperationRead:
+    return OperationRead(id=op.id, kind=op.kind, purpose=op.purpose, amount=op.amount, currency=op.currency,
+                         status=op.status, failure_code=op.failure_code, card_id=op.card_id,
+                         created_at=op.created_at, settled_at=op.settled_at)
+
+
+class TransferCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: Line(64, min_length=1) = Field(description="The payee's id or handle")  # type: ignore[valid-type]
+    amount: Amount
+    memo: Line(60) = ""  # type: ignore[valid-type]
+    pin: Pin
+
+
+class Party(BaseModel):
+    id: ID
+    handle: str
+    nickname: str
+
+
+class EntryRead(BaseModel):
+    transfer_id: ID
+    kind: str
+    amount: int = Field(description="Signed minor units: + came in, − went out")
+    balance_after: int
+    memo: str
+    created_at: datetime
+    counterparty: Party | None
+
+
+class HistoryPage(BaseModel):
+    items: list[EntryRead]
+    next: str | None = Field(description="Pass as `before` for the next (older) page")
+
+
+class StatementRead(BaseModel):
+    month: str
+    opening: int
+    closing: int
+    credits: int
+    debits: int
+    entries: list[EntryRead]
+
+
+async def entries_read(db: AsyncSession, entries: list[wallet.Entry]) -> list[EntryRead]:
+    users = await accounts.users_by_id(db, ids=[e.counterparty_id for e in entries if e.counterparty_id])
+    out = []
+    for e in entries:
+        other = users.get(e.counterparty_id or 0)
+        out.append(EntryRead(transfer_id=e.transfer_id, kind=e.kind, amount=e.amount, balance_after=e.balance_after,
+                             memo=e.memo, created_at=e.created_at,
+                             counterparty=Party(id=other.id, handle=other.handle, nickname=other.nickname)
+                             if other else None))
+    return out
+
+
+async def _money_out(request: Request, runtime: Runtime, auth: Any, *, action: str, pin_text: str,
+                     key: str | None, body: dict[str, Any], work: Any) -> Response:
+    """The common path of a write that spends: rate limit, payment password, idempotency key."""
+    await runtime.limiter.hit(runtime.settings.payment_rate, "payment", str(auth.user.id))
+    await pin.verify(runtime.database, user_id=auth.user.id, pin=pin_text)
+    return await respond(request, runtime, user_id=auth.user.id, action=action, key=key, body=body, work=work)
+
+
+@router.post("/top-ups", status_code=status.HTTP_202_ACCEPTED, response_model=OperationRead, responses=PROBLEMS)
+async def top_up(body: BankMove, request: Request, auth: StreamingAuth, runtime: RuntimeDep,
+                 idempotency_key: IdempotencyKeyHeader = None) -> Response:
+    """Top up the wallet from a bound card (充值). Accepted as `created`; the bank's webhook
+    settles it and the balance grows then. Needs `Idempotency-Key` and the payment password."""
+    async def work(db: AsyncSession) -> tuple[int, Any]:
+        op = await banking.top_up(db, user_id=auth.user.id, card_id=body.card_id, amount=body.amount)
+        return 202, operation_read(op).model_dump(mode="json")
+
+    return await _money_out(request, runtime, auth, action="wallet.top_up", pin_text=body.pin, key=idempotency_key,
+                            body=body.model_dump(mode="json", exclude={"pin"}), work=work)
+
+
+@router.post("/withdrawals", status_code=status.HTTP_202_ACCEPTED, response_model=OperationRead,
+             responses=PROBLEMS)
+async def withdraw(body: BankMove, request: Request, auth: StreamingAuth, runtime: RuntimeDep,
+                   idempotency_key: IdempotencyKeyHeader = None) -> Response:
+    """Withdraw to a bound card (提现): the money leaves the wallet now and is pending until the
+    bank pays it out; a failed payout returns it."""
+    async def work(db: AsyncSession) -> tuple[int, Any]:
+        op = await banking.withdraw(db, user_id=auth.user.id, card_id=body.card_id, amount=body.amount)
+        return 202, operation_read(op).model_dump(mode="json")
+
+    return await _money_out(request, runtime, auth, action="wallet.withdraw", pin_text=body.pin,
+                            key=idempotency_key, body=body.model_dump(mode="json", exclude={"pin"}), work=work)
+
+
+@router.get("/operations", responses=PROBLEMS)
+async def list_operations(auth: CurrentAuth, db: DB) -> list[OperationRead]:
+    """Your latest top-ups, withdrawals and card payments, and where each stands."""
+    return [operation_read(op) for op in await banking.list_operations(db, user_id=auth.user.id)]
+
+
+@router.get("/operations/{operation_id}", responses=PROBLEMS)
+async def read_operation(operation_id: ID, auth: CurrentAuth, db: DB) -> OperationRead:
+    return operation_read(await banking.own_operation(db, user_id=auth.user.id, operation_id=operation_id))
+
+
+@router.post("/transfers", status_code=status.HTTP_201_CREATED, response_model=EntryRead, responses=PROBLEMS)
+async def pay_user(body: TransferCreate, request: Request, auth: StreamingAuth, runtime: RuntimeDep,
+                   idempotency_key: IdempotencyKeyHeader = None) -> Response:
+    """Pay another user from your wallet (转账); the answer is your receipt."""
+    async def work(db: AsyncSession) -> tuple[int, Any]:
+        try:
+            payee = await accounts.get_user(db, ref=body.to.lstrip("@"))
+        except NotFound as error:
+            raise wallet.PayeeUnavailable() from error
+        posted = await wallet.pay_user(db, payer_id=auth.user.id, payee_id=payee.id, amount=body.amount,
+                                       memo=body.memo)
+        entry = await wallet.receipt(db, user_id=auth.user.id, transfer_id=posted.transfer.id)
+        return 201, (await entries_read(db, [entry]))[0].model_dump(mode="json")
+
+    return await _money_out(request, runtime, auth, action="wallet.transfer", pin_text=body.pin,
+                            key=idempotency_key, body=body.model_dump(mode="json", exclude={"pin"}), work=work)
+
+
+@router.get("/history", responses=PROBLEMS)
+async def history(auth: CurrentAuth, db: DB,
+                  kind: Annotated[str | None, Query(pattern="^(" + "|".join(wallet.KINDS) + ")$")] = None,
+                  direction: Annotated[Literal["in", "out"] | None, Query()] = None,
+                  since: datetime | None = None, until: datetime | None = None, before: ID | None = None,
+                  limit: Annotated[int, Query(ge=1, le=100)] = 20) -> HistoryPage:
+    """Every movement of your wallet, newest first: filter by kind, direction and time."""
+    entries = await wallet.history(db, user_id=auth.user.id, kind=kind, direction=direction, since=since,
+                                   until=until, before=before, limit=limit)
+    return HistoryPage(items=await entries_read(db, entries),
+                       next=str(entries[-1].posting_id) if len(entries) == limit else None)
+
+
+@router.get("/receipts/{transfer_id}", responses=PROBLEMS)
+async def receipt(transfer_id: ID, auth: CurrentAuth, db: DB) -> EntryRead:
+    """One transaction of your wallet (回单)."""
+    return (await entries_read(db, [await wallet.receipt(db, user_id=auth.user.id, transfer_id=transfer_id)]))[0]
+
+
+@router.get("/statements/{month}", responses=PROBLEMS)
+async def statement(month: Month, auth: CurrentAuth, db: DB) -> StatementRead:
+    """A month's statement (对账单): opening and closing balance and every movement, oldest first."""
+    found = await wallet.statement(db, user_id=auth.user.id, month=month)
+    return StatementRead(month=found.month, opening=found.opening, closing=found.closing, credits=found.credits,
+                         debits=found.debits, entries=await entries_read(db, found.entries))
+
+
+@router.get("/statements/{month}/csv", responses={**PROBLEMS, 200: {"content": {"text/csv": {}}}})
+async def statement_csv(month: Month, auth: CurrentAuth, db: DB) -> Response:
+    """The same statement as a CSV file."""
+    found = await wallet.statement(db, user_id=auth.user.id, month=month)
+    users = await accounts.users_by_id(db, ids=[e.counterparty_id for e in found.entries if e.counterparty_id])
+    text = wallet.statement_csv(found, {u.id: f"@{u.handle}" for u in users.values()})
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="shua-wallet-{month}.csv"'})

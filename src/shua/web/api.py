@@ -9,6 +9,8 @@ from shua.feed import events_routes as feed_events
 from shua.feed import experiments_routes as experiments
 from shua.feed import routes as feed
 from shua.media import routes as uploads
+from shua.payments import admin_routes as payments_admin
+from shua.payments import intent_routes as payments
 from shua.payments import routes as wallet
 from shua.search import routes as search
 from shua.social import engagement_routes as engagement
@@ -38,6 +40,8 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(search.router)
     app.include_router(search.admin)
     app.include_router(wallet.router)
+    app.include_router(payments.router)
+    app.include_router(payments_admin.admin)
     app.include_router(media.router)
     app.include_router(social_pages.router)
     app.include_router(search_pages.router)

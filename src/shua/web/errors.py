@@ -51,11 +51,15 @@ def _jsonable(value: Any) -> Any:
         return str(value)
 
 
+# A problem's own members: an error's details never overwrite them.
+_RESERVED = frozenset({"type", "title", "status", "code", "detail", "instance", "request_id", "headers", "request"})
+
+
 async def shua_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ShuaError)
     return problem(
         request, status=exc.status, code=exc.code, title=exc.title, detail=exc.message,
-        headers=exc.headers or None, **{k: _jsonable(v) for k, v in exc.details.items()},
+        headers=exc.headers or None, **{k: _jsonable(v) for k, v in exc.details.items() if k not in _RESERVED},
     )
 
 
