@@ -4,7 +4,8 @@ sum to zero, written in the caller's transaction together with the business chan
 
 Concurrency: a transfer's one UPDATE locks the rows it changes and decides "balance ≥ amount"
 against the latest committed balance (PostgreSQL re-evaluates the WHERE after waiting for a
-row lock; rows are taken in id order, so two transfers never wait on each other in a circle);
+row lock; a CTE takes the rows in id order first, so two transfers never wait on each other in
+a circle);
 on SQLite every write transaction already holds the database's single write lock from its first
 statement (`BEGIN IMMEDIATE`, core/db.py). Nobody can change those balances before it commits.
 
@@ -111,7 +112,7 @@ async def post(db: AsyncSession, *, kind: str, currency: str, legs: Sequence[Leg
     or would go negative.
 
     Four statements whatever the number of legs: one UPDATE moves every balance, locking the
-    rows (PostgreSQL takes them in index order, i.e. by id, so transfers never deadlock) and
+    rows (in id order, so transfers never deadlock) and
     refusing, in its WHERE, any row that would break a rule; one INSERT of the transfer, one of
     its postings (returning what was written, summed again), one of the outbox event."""
     if len(legs) < 2:
@@ -128,9 +129,18 @@ async def post(db: AsyncSession, *, kind: str, currency: str, legs: Sequence[Leg
         net[leg.account_id] = net.get(leg.account_id, 0) + leg.amount
     change = case(net, value=LedgerAccount.id, else_=0)
     after = LedgerAccount.balance + change
+    if db.get_bind().dialect.name == "sqlite":
+        chosen = LedgerAccount.id.in_(sorted(net))  # the single writer: nobody else is updating
+    else:
+        # An UPDATE locks rows in the order it meets them (physical order, which updates keep
+        # changing), so two transfers over the same pair could each hold one row and wait for
+        # the other. Lock them in id order first, in the same statement.
+        locked = (select(LedgerAccount.id).where(LedgerAccount.id.in_(sorted(net))).order_by(LedgerAccount.id)
+                  .with_for_update().cte("locked"))
+        chosen = LedgerAccount.id == locked.c.id
     moved = await db.execute(
         update(LedgerAccount)
-        .where(LedgerAccount.id.in_(sorted(net)), LedgerAccount.currency == currency,
+        .where(chosen, LedgerAccount.currency == currency,
                or_(LedgerAccount.allow_negative, after >= 0), or_(LedgerAccount.frozen.is_(False), change >= 0))
         .values(balance=after)
         .returning(LedgerAccount.id, LedgerAccount.balance)
