@@ -85,3 +85,21 @@ async def test_demo_viewing_history_trains_a_personal_feed(app, monkeypatch: pyt
     import shutil
 
     shutil.rmtree(learning.model_folder(rt.settings.var_dir), ignore_errors=True)
+
+
+async def test_demo_wallets_hold_money_that_balances_once(app) -> None:  # type: ignore[no-untyped-def]
+    from shua.accounts.models import User
+    from shua.demo_payments import seed_payments
+    from shua.payments import intents, ledger, wallet
+
+    rt = app.state.runtime
+    await seed(rt)
+    assert await seed_payments(rt) == 5
+    assert await seed_payments(rt) == 0  # a second run changes nothing
+    async with rt.database.transaction(write=False) as db:
+        demo = await db.scalar(select(User).where(User.handle == "demo"))
+        assert demo is not None
+        assert [e.amount for e in await wallet.history(db, user_id=demo.id)] == [6_666]
+        waiting = await intents.list_for(db, user_id=demo.id, role="payer")
+        assert [(i.amount, i.status) for i in waiting] == [(1_990, "requires_confirmation")]
+        assert (await ledger.verify(db)).ok

@@ -119,6 +119,7 @@ def demo(
     from rich.progress import Progress
 
     os.environ.setdefault("SHUA_DEV_INBOX", "1")
+    os.environ.setdefault("SHUA_SIMBANK_DELAY_SECONDS", "2")  # a top-up shows 处理中 for a moment
     get_settings.cache_clear()
 
     from shua.demo import ADMIN_PASSWORD, DEMO_PASSWORD, seed
@@ -131,6 +132,10 @@ def demo(
 
     social = _run(seed_social)
     console.print(f"[green]✓[/] demo friends, moods and daily posts ready ({social} new)")
+    from shua.demo_payments import seed_payments
+
+    paid = _run(seed_payments)
+    console.print(f"[green]✓[/] demo wallets, cards and payments ready ({paid} new)")
     if videos:
         with Progress(console=console) as progress:
             made = _run(lambda rt: seed_videos(rt, progress=progress))

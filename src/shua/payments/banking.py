@@ -98,7 +98,7 @@ async def withdraw(db: AsyncSession, *, user_id: int, card_id: object, amount: i
     wallet = await ledger.account(db, WALLET, CURRENCY, owner_id=user_id)
     clearing = await ledger.account(db, BANK_CLEARING, CURRENCY)
     await ledger.move(db, kind="withdrawal", source=wallet, target=clearing, amount=amount,
-                      reference=reference_of(operation.id), memo="withdrawal")
+                      reference=reference_of(operation.id))
     return operation
 
 
@@ -146,11 +146,11 @@ async def _settle(db: AsyncSession, operation: BankOperation, *, succeeded: bool
     if operation.purpose == TOPUP and succeeded:
         wallet = await ledger.account(db, WALLET, operation.currency, owner_id=operation.user_id)
         await ledger.move(db, kind="top_up", source=clearing, target=wallet, amount=operation.amount,
-                          reference=reference, memo="top-up")
+                          reference=reference)
     elif operation.purpose == WITHDRAWAL and not succeeded:
         wallet = await ledger.account(db, WALLET, operation.currency, owner_id=operation.user_id)
         await ledger.move(db, kind="withdrawal_returned", source=clearing, target=wallet, amount=operation.amount,
-                          reference=reference, memo="withdrawal failed")
+                          reference=reference)
     elif operation.purpose in SETTLERS:
         await SETTLERS[operation.purpose](db, operation, succeeded)
     await jobs.publish(db, "payments.bank_operation_settled", {

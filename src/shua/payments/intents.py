@@ -275,7 +275,7 @@ async def _card_refund_settled(db: AsyncSession, operation: BankOperation, succe
         clearing = await ledger.account(db, BANK_CLEARING, operation.currency)
         wallet = await ledger.account(db, WALLET, operation.currency, owner_id=operation.user_id)
         await ledger.move(db, kind="refund", source=clearing, target=wallet, amount=row.amount,
-                          reference=f"refund:{row.id}", memo="refund (card declined)")
+                          reference=f"refund:{row.id}", memo=row.reason)
 
 
 banking.SETTLERS[INTENT] = _card_charge_settled

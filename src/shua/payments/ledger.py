@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn, TypeGuard
 
-from sqlalchemy import case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -129,6 +129,7 @@ async def post(db: AsyncSession, *, kind: str, currency: str, legs: Sequence[Leg
         net[leg.account_id] = net.get(leg.account_id, 0) + leg.amount
     change = case(net, value=LedgerAccount.id, else_=0)
     after = LedgerAccount.balance + change
+    chosen: ColumnElement[bool]
     if db.get_bind().dialect.name == "sqlite":
         chosen = LedgerAccount.id.in_(sorted(net))  # the single writer: nobody else is updating
     else:

@@ -22,7 +22,7 @@ from shua import __version__
 from shua.accounts import service as accounts
 from shua.accounts.errors import UserNotFound
 from shua.accounts.schemas import HANDLE_RE, MeRead, UserRead
-from shua.core import notify
+from shua.core import clock, notify
 from shua.core.errors import InvalidRequest
 from shua.core.i18n import LOCALES, catalog, negotiate, translator
 from shua.feed import interests
@@ -54,6 +54,16 @@ _env = jinja2.Environment(
 # The catalogue goes out as a JSON data block; keep Chinese readable (<>&' are still escaped).
 _env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 _env.globals["categories"] = CATEGORIES  # the post and edit forms' category picker
+
+
+def yuan(fen: int, signed: bool = False) -> str:
+    """Minor units as money: 123456 → ¥1,234.56 (signed: +¥… / −¥…)."""
+    sign = ("+" if fen > 0 else "−" if fen < 0 else "") if signed else ("−" if fen < 0 else "")
+    return f"{sign}¥{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
+
+
+_env.filters["yuan"] = yuan
+_env.filters["minute"] = lambda value: value.strftime("%Y-%m-%d %H:%M")  # UTC, as statements are
 
 
 @dataclass(frozen=True)
@@ -293,7 +303,7 @@ async def show_me_edit(request: Request) -> Response:
 async def show_wallet(request: Request) -> Response:
     """钱包: balance, bound cards, the payment password."""
     return await _page(request, "wallet.html", title="wallet.title", tab="me", login=True,
-                       dev_inbox=get_runtime(request).settings.dev_inbox)
+                       dev_inbox=get_runtime(request).settings.dev_inbox, month=clock.utcnow().strftime("%Y-%m"))
 
 
 @router.get("/dev/inbox", response_class=HTMLResponse)

@@ -31,8 +31,8 @@ export class ApiError extends Error {
 }
 
 /** Call /api/v1 like any client: same-origin cookie, CSRF header on writes, JSON in and out. */
-export async function api(method, url, body) {
-  const headers = { Accept: "application/json" };
+export async function api(method, url, body, extraHeaders = {}) {
+  const headers = { Accept: "application/json", ...extraHeaders };
   const init = { method, headers, credentials: "same-origin" };
   if (!["GET", "HEAD"].includes(method)) headers["X-CSRF-Token"] = csrfToken();
   if (body instanceof FormData) {
@@ -177,4 +177,26 @@ export function cloneRow(templateId) {
 const dateTimeFormat = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
 export function formatDateTime(iso) {
   return iso ? dateTimeFormat.format(new Date(iso)) : "";
+}
+
+/** A fresh Idempotency-Key: 128 random bits (works on plain http, unlike crypto.randomUUID). */
+export function newKey() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** "12.3" → 1230 fen; null for anything that is not a positive amount with at most two decimals. */
+export function toFen(text) {
+  const found = /^\s*(\d{1,9})(?:[.](\d{1,2}))?\s*$/.exec(text || "");
+  if (!found) return null;
+  const fen = Number(found[1]) * 100 + Number((found[2] || "").padEnd(2, "0"));
+  return fen > 0 ? fen : null;
+}
+
+/** 123456 → "¥1,234.56" ("+"/"−" in front when signed). */
+export function yuan(fen, signed = false) {
+  const sign = fen < 0 ? "−" : signed && fen > 0 ? "+" : "";
+  const whole = Math.floor(Math.abs(fen) / 100).toLocaleString("en-US");
+  return `${sign}¥${whole}.${String(Math.abs(fen) % 100).padStart(2, "0")}`;
 }

@@ -1,6 +1,6 @@
 // 钱包: the balance, bound cards (bind with the code sent to the card's phone, unbind, preferred)
 // and the payment password.
-import { api, bindForm, cloneRow, errorMessage, t, toast } from "./shua.js";
+import { api, bindForm, cloneRow, errorMessage, t, toast, yuan } from "./shua.js";
 
 const balance = document.getElementById("wallet-balance");
 const cards = document.getElementById("cards");
@@ -10,10 +10,6 @@ const codeForm = document.getElementById("code-form");
 const addButton = document.getElementById("card-add");
 const pinForm = document.getElementById("pin-form");
 let pending = null;
-
-function yuan(fen) {
-  return `¥${(fen / 100).toFixed(2)}`;
-}
 
 function cardRow(card) {
   const row = cloneRow("card-row");
@@ -41,7 +37,8 @@ async function act(button, request, done) {
   try {
     await request();
     if (done) toast(t(done));
-    await load();
+    await document.addEventListener("wallet:changed", load);
+load();
   } catch (error) {
     button.disabled = false;
     toast(errorMessage(error));
@@ -53,6 +50,7 @@ async function load() {
     const [wallet, bound] = await Promise.all([api("GET", "/api/v1/wallet"), api("GET", "/api/v1/wallet/cards")]);
     balance.textContent = yuan(wallet.balance);
     cards.replaceChildren(...bound.map(cardRow));
+    document.dispatchEvent(new CustomEvent("wallet:cards"));
     cardsStatus.hidden = bound.length > 0;
     cardsStatus.textContent = bound.length ? "" : t("js.no_cards");
     document.getElementById("pin-status").textContent = t(wallet.pin_set ? "js.pin_is_set" : "js.pin_not_set");
@@ -94,14 +92,17 @@ bindForm(codeForm, async (values) => {
   codeForm.hidden = true;
   addButton.hidden = false;
   toast(t("js.card_bound", { last4: pending.last4 }));
-  await load();
+  await document.addEventListener("wallet:changed", load);
+load();
 });
 
 bindForm(pinForm, async (values) => {
   await api("PUT", "/api/v1/wallet/pin", { pin: values.pin, ...(values.current ? { current: values.current } : {}) });
   pinForm.reset();
   toast(t("js.pin_saved"));
-  await load();
+  await document.addEventListener("wallet:changed", load);
+load();
 });
 
+document.addEventListener("wallet:changed", load);
 load();
