@@ -1,5 +1,6 @@
-"""A client process for the crash test: it works through a fixed list of keyed transfers (a
-client retrying until each has an answer), and the test SIGKILLs it at random moments.
+"""A client process for the crash test: it works through a fixed list of keyed transfers and
+payments (every third item: a payment intent created and paid from the wallet into the payee's
+escrow), retrying each until it has an answer, and the test SIGKILLs it at random moments.
 
     python -m tests.payments.crash_worker DATABASE_URL WALLET_IDS COUNT SEED
 """
@@ -18,12 +19,17 @@ import shua.contexts
 from shua.core import idempotency
 from shua.core.db import Database
 from shua.core.errors import ShuaError
-from shua.payments import ledger
+from shua.payments import intents, ledger
+from shua.payments.models import LedgerAccount
 
 
 def plan(wallets: list[int], count: int, seed: int) -> list[tuple[str, int, int, int]]:
     rng = random.Random(seed)
     return [(f"crash-{seed}-{n}", *rng.sample(wallets, 2), rng.randint(1, 3_000)) for n in range(count)]
+
+
+def is_payment(key: str) -> bool:
+    return int(key.rsplit("-", 1)[1]) % 3 == 2
 
 
 async def main(url: str, wallets: list[int], count: int, seed: int) -> None:
@@ -32,6 +38,13 @@ async def main(url: str, wallets: list[int], count: int, seed: int) -> None:
     for key, source, target, amount in plan(wallets, count, seed):
         async def work(db: AsyncSession, source: int = source, target: int = target, amount: int = amount,
                        key: str = key) -> tuple[int, Any]:
+            if is_payment(key):
+                payer, payee = (await db.get(LedgerAccount, source)), (await db.get(LedgerAccount, target))
+                assert payer is not None and payee is not None and payer.owner_id and payee.owner_id
+                intent = await intents.create(db, payee_id=payee.owner_id, payer_id=payer.owner_id, amount=amount,
+                                              reference=key)
+                await intents.confirm(db, user_id=payer.owner_id, intent_id=intent.id, method="wallet")
+                return 201, {"intent_id": str(intent.id)}
             posted = await ledger.post(db, kind="transfer", currency="CNY", reference=key,
                                        legs=[ledger.Leg(source, -amount), ledger.Leg(target, amount)])
             return 201, {"transfer_id": str(posted.transfer.id)}

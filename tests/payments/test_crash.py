@@ -1,7 +1,8 @@
-"""The bank test: a client process moves money between wallets through idempotency keys while
-it is SIGKILLed at random moments, and restarted, like a client that retries. Afterwards no
-money appeared or vanished, every balance matches its postings, each key moved money at most
-once, and replaying every key changes nothing. On SQLite and PostgreSQL."""
+"""The bank test: a client process moves money between wallets and pays payment intents through
+idempotency keys while it is SIGKILLed at random moments, and restarted, like a client that
+retries. Afterwards no money appeared or vanished, every balance matches its postings, each key
+moved money at most once, every intent is in a final state with its money in escrow, and
+replaying every key changes nothing. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from sqlalchemy import func, select
 
 from shua.core.db import Database
 from shua.payments import ledger
-from shua.payments.models import LedgerAccount, LedgerTransfer
+from shua.payments.models import LedgerAccount, LedgerTransfer, PaymentIntent
+from tests.payments.crash_worker import is_payment
 from tests.payments.crash_worker import main as replay
 from tests.payments.test_ledger import wallets
 
@@ -60,13 +62,23 @@ async def test_kill_the_client_at_random_moments(database: Database, database_ur
             per_key = dict((await db.execute(select(LedgerTransfer.reference, func.count())
                                               .where(LedgerTransfer.kind == "transfer")
                                               .group_by(LedgerTransfer.reference))).all())
+            paid = (await db.execute(select(PaymentIntent.reference, func.count()).group_by(PaymentIntent.reference)
+                                     )).all()
+            per_key.update({str(reference): int(n) for reference, n in paid})
             total = int(await db.scalar(select(func.sum(LedgerAccount.balance))
-                                        .where(LedgerAccount.kind == "wallet")) or 0)
+                                        .where(LedgerAccount.kind.in_(("wallet", "escrow")))) or 0)
             return total, per_key
 
     total, per_key = await state()
     assert total == 25_000  # nothing appeared or vanished
-    assert per_key and max(per_key.values()) == 1  # no key moved money twice
+    assert per_key and max(per_key.values()) == 1  # no key moved money (or paid) twice
+    assert any(is_payment(key) for key in per_key) and any(not is_payment(key) for key in per_key)
+    async with database.transaction(write=False) as db:
+        found = (await db.scalars(select(PaymentIntent))).all()
+        escrow = int(await db.scalar(select(func.sum(LedgerAccount.balance))
+                                     .where(LedgerAccount.kind == "escrow")) or 0)
+    assert {i.status for i in found} == {"succeeded"}  # created and paid in one transaction: never half
+    assert escrow == sum(i.amount for i in found)
     async with database.transaction(write=False) as db:
         check = await ledger.verify(db)
     assert check.ok, check

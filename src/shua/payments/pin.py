@@ -27,6 +27,10 @@ class PaymentPassword(Base):
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+    # Forgotten or locked: a code sent to a bound card's phone lets its owner set a new one.
+    reset_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reset_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reset_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class PinInvalid(InvalidRequest):

@@ -16,7 +16,7 @@ from shua.accounts import service as accounts
 from shua.core.errors import NotFound
 from shua.core.ids import ID
 from shua.core.text import Line
-from shua.payments import banking, binding, ledger, pin, wallet
+from shua.payments import banking, binding, ledger, pin, pin_reset, wallet
 from shua.payments.connectors import bank_of, notifier_of
 from shua.payments.models import WALLET, BankOperation, PaymentCard
 from shua.runtime import Runtime
@@ -67,6 +67,16 @@ class PinUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     pin: Pin
     current: Pin | None = None
+
+
+class PinReset(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: Code
+    pin: Pin
+
+
+class PinResetSent(BaseModel):
+    phone: str = Field(description="Where the code went, masked")
 
 
 class WalletRead(BaseModel):
@@ -134,6 +144,23 @@ async def unbind_card(card_id: ID, auth: CurrentAuth, db: DB) -> Response:
 async def set_pin(body: PinUpdate, auth: StreamingAuth, runtime: RuntimeDep) -> Response:
     """Set the 6-digit payment password; changing it needs the current one."""
     await pin.set_pin(runtime.database, user_id=auth.user.id, pin=body.pin, current=body.current)
+    return Response(status_code=204)
+
+
+@router.post("/pin/reset", status_code=status.HTTP_202_ACCEPTED, responses=PROBLEMS)
+async def start_pin_reset(auth: StreamingAuth, runtime: RuntimeDep) -> PinResetSent:
+    """Forgot (or locked) the payment password: a code goes to your preferred card's phone."""
+    await runtime.limiter.hit(runtime.settings.card_bind_rate, "pin-reset", str(auth.user.id))
+    phone = await pin_reset.start(runtime.database, notifier=notifier_of(runtime), secret=runtime.settings.secret_key,
+                                  user_id=auth.user.id)
+    return PinResetSent(phone=phone)
+
+
+@router.post("/pin/reset/confirmation", status_code=status.HTTP_204_NO_CONTENT, responses=PROBLEMS)
+async def confirm_pin_reset(body: PinReset, auth: StreamingAuth, runtime: RuntimeDep) -> Response:
+    """The code and a new payment password: set, and any lock lifted."""
+    await pin_reset.confirm(runtime.database, secret=runtime.settings.secret_key, user_id=auth.user.id,
+                            code=body.code, pin=body.pin)
     return Response(status_code=204)
 
 

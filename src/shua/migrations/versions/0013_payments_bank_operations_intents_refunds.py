@@ -1,4 +1,4 @@
-"""payments: bank operations and webhooks, the simulated bank's book, payment intents and refunds
+"""payments: bank operations and webhooks, the simulated bank's book, payment intents, refunds, PIN reset
 
 Revision ID: 0013
 Revises: 0012
@@ -107,8 +107,16 @@ def upgrade() -> None:
         batch_op.create_index('ix_bank_operations_status', ['status', 'created_at'], unique=False)
         batch_op.create_index('ix_bank_operations_user', ['user_id', 'id'], unique=False)
 
+    with op.batch_alter_table('payment_passwords', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reset_digest', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('reset_expires_at', shua.core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('reset_attempts', sa.Integer(), server_default='0', nullable=False))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('payment_passwords', schema=None) as batch_op:
+        for column in ('reset_attempts', 'reset_expires_at', 'reset_digest'):
+            batch_op.drop_column(column)
     for table in ("bank_operations", "payment_refunds", "simbank_operations", "payment_intents",
                   "bank_webhook_events"):
         op.drop_table(table)

@@ -37,7 +37,31 @@ async function act(button, request, done) {
   try {
     await request();
     if (done) toast(t(done));
-    await document.addEventListener("wallet:changed", load);
+    await const resetForm = document.getElementById("pin-reset-form");
+const resetSend = document.getElementById("pin-reset-send");
+resetSend.addEventListener("click", async () => {
+  resetSend.disabled = true;
+  try {
+    const sent = await api("POST", "/api/v1/wallet/pin/reset");
+    document.getElementById("pin-reset-sent").textContent = t("js.pin_reset_sent", { phone: sent.phone });
+    resetForm.hidden = false;
+    resetForm.elements.code.focus();
+  } catch (error) {
+    toast(errorMessage(error));
+  } finally {
+    resetSend.disabled = false;
+  }
+});
+
+bindForm(resetForm, async (values) => {
+  await api("POST", "/api/v1/wallet/pin/reset/confirmation", { code: values.code.trim(), pin: values.pin });
+  resetForm.reset();
+  resetForm.hidden = true;
+  toast(t("js.pin_reset_done"));
+  await load();
+});
+
+document.addEventListener("wallet:changed", load);
 load();
   } catch (error) {
     button.disabled = false;
@@ -55,6 +79,7 @@ async function load() {
     cardsStatus.textContent = bound.length ? "" : t("js.no_cards");
     document.getElementById("pin-status").textContent = t(wallet.pin_set ? "js.pin_is_set" : "js.pin_not_set");
     document.getElementById("pin-current-field").hidden = !wallet.pin_set;
+    document.getElementById("pin-reset").hidden = !wallet.pin_set;
     pinForm.elements.current.required = wallet.pin_set;
   } catch (error) {
     cardsStatus.hidden = false;
@@ -92,7 +117,31 @@ bindForm(codeForm, async (values) => {
   codeForm.hidden = true;
   addButton.hidden = false;
   toast(t("js.card_bound", { last4: pending.last4 }));
-  await document.addEventListener("wallet:changed", load);
+  await const resetForm = document.getElementById("pin-reset-form");
+const resetSend = document.getElementById("pin-reset-send");
+resetSend.addEventListener("click", async () => {
+  resetSend.disabled = true;
+  try {
+    const sent = await api("POST", "/api/v1/wallet/pin/reset");
+    document.getElementById("pin-reset-sent").textContent = t("js.pin_reset_sent", { phone: sent.phone });
+    resetForm.hidden = false;
+    resetForm.elements.code.focus();
+  } catch (error) {
+    toast(errorMessage(error));
+  } finally {
+    resetSend.disabled = false;
+  }
+});
+
+bindForm(resetForm, async (values) => {
+  await api("POST", "/api/v1/wallet/pin/reset/confirmation", { code: values.code.trim(), pin: values.pin });
+  resetForm.reset();
+  resetForm.hidden = true;
+  toast(t("js.pin_reset_done"));
+  await load();
+});
+
+document.addEventListener("wallet:changed", load);
 load();
 });
 
@@ -100,8 +149,56 @@ bindForm(pinForm, async (values) => {
   await api("PUT", "/api/v1/wallet/pin", { pin: values.pin, ...(values.current ? { current: values.current } : {}) });
   pinForm.reset();
   toast(t("js.pin_saved"));
-  await document.addEventListener("wallet:changed", load);
+  await const resetForm = document.getElementById("pin-reset-form");
+const resetSend = document.getElementById("pin-reset-send");
+resetSend.addEventListener("click", async () => {
+  resetSend.disabled = true;
+  try {
+    const sent = await api("POST", "/api/v1/wallet/pin/reset");
+    document.getElementById("pin-reset-sent").textContent = t("js.pin_reset_sent", { phone: sent.phone });
+    resetForm.hidden = false;
+    resetForm.elements.code.focus();
+  } catch (error) {
+    toast(errorMessage(error));
+  } finally {
+    resetSend.disabled = false;
+  }
+});
+
+bindForm(resetForm, async (values) => {
+  await api("POST", "/api/v1/wallet/pin/reset/confirmation", { code: values.code.trim(), pin: values.pin });
+  resetForm.reset();
+  resetForm.hidden = true;
+  toast(t("js.pin_reset_done"));
+  await load();
+});
+
+document.addEventListener("wallet:changed", load);
 load();
+});
+
+const resetForm = document.getElementById("pin-reset-form");
+const resetSend = document.getElementById("pin-reset-send");
+resetSend.addEventListener("click", async () => {
+  resetSend.disabled = true;
+  try {
+    const sent = await api("POST", "/api/v1/wallet/pin/reset");
+    document.getElementById("pin-reset-sent").textContent = t("js.pin_reset_sent", { phone: sent.phone });
+    resetForm.hidden = false;
+    resetForm.elements.code.focus();
+  } catch (error) {
+    toast(errorMessage(error));
+  } finally {
+    resetSend.disabled = false;
+  }
+});
+
+bindForm(resetForm, async (values) => {
+  await api("POST", "/api/v1/wallet/pin/reset/confirmation", { code: values.code.trim(), pin: values.pin });
+  resetForm.reset();
+  resetForm.hidden = true;
+  toast(t("js.pin_reset_done"));
+  await load();
 });
 
 document.addEventListener("wallet:changed", load);
