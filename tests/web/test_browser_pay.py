@@ -11,10 +11,12 @@ import re
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from shua.accounts import service as accounts
 from shua.core import jobs
 from shua.core.db import Database
+from shua.payments.models import BankOperation
 from tests.web.conftest import Tab
 from tests.web.test_browser import sign_up, snap
 from tests.web.test_browser_wallet import code_for
@@ -37,7 +39,7 @@ async def bind_card_and_pin(page: Page, database: Database, phone: str) -> None:
     await page.get_by_label("年", exact=True).fill("2030")
     await page.get_by_role("button", name="获取验证码").click()
     await expect(page.locator("#code-sent")).to_be_visible()
-    await page.get_by_label("验证码").fill(await code_for(database, phone))
+    await page.get_by_label("验证码", exact=True).fill(await code_for(database, phone))
     await page.get_by_role("button", name="确认绑卡").click()
     await expect(page.locator("#cards > li").first).to_contain_text("••••")
     await page.get_by_label("新的 6 位支付密码").fill(PIN)
@@ -46,10 +48,17 @@ async def bind_card_and_pin(page: Page, database: Database, phone: str) -> None:
 
 
 async def settle_bank(database: Database) -> None:
-    """The worker's part: submit to the simulated bank and deliver its webhook."""
-    for _ in range(3):
+    """The worker's part: submit to the simulated bank and deliver its webhook, until every bank
+    operation has settled (the live server runs no jobs of its own)."""
+    for _ in range(100):
         await jobs.drain(database)
-        await asyncio.sleep(0.2)
+        async with database.transaction(write=False) as db:
+            waiting = await db.scalar(select(func.count()).select_from(BankOperation)
+                                      .where(BankOperation.status.in_(("created", "submitted"))))
+        if not waiting:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the bank operations did not settle")
 
 
 class TestPayJourney:

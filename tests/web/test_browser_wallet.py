@@ -50,7 +50,7 @@ class TestWallet:
         await snap(page, "zh-CN-wallet-bind")
         await page.get_by_role("button", name="获取验证码").click()
         await expect(page.locator("#code-sent")).to_have_text("验证码已发送至 138****8000。")
-        await page.get_by_label("验证码").fill(await code_for(database, "13800138000"))
+        await page.get_by_label("验证码", exact=True).fill(await code_for(database, "13800138000"))
         await page.get_by_role("button", name="确认绑卡").click()
         row = page.locator("#cards > li").first
         await expect(row).to_contain_text("银联 ••••7894")
@@ -64,3 +64,17 @@ class TestWallet:
         await expect(page.locator("#pin-status")).to_have_text("已设置，付款时需要输入。")
         await expect(page.get_by_label("当前支付密码")).to_be_visible()
         await snap(page, "zh-CN-wallet")
+
+    async def test_a_forgotten_payment_password_is_reset_by_code(self, tab: Tab, database: Database) -> None:
+        from tests.web.test_browser_pay import bind_card_and_pin
+
+        page = tab.page
+        await sign_up(page, "forgetful", nickname="健忘")
+        await bind_card_and_pin(page, database, "13800138000")
+        await page.get_by_role("button", name="发送验证码到银行预留手机").click()
+        await expect(page.locator("#pin-reset-sent")).to_have_text("验证码已发送至 138****8000。")
+        await page.get_by_label("重设验证码").fill(await code_for(database, "13800138000"))
+        await page.get_by_label("重设后的支付密码（6 位）").fill("369258")
+        await page.get_by_role("button", name="重设支付密码").click()
+        await expect(page.locator("#toast")).to_have_text("支付密码已重设。")
+        await expect(page.locator("#pin-reset-form")).to_be_hidden()

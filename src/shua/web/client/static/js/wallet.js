@@ -37,32 +37,7 @@ async function act(button, request, done) {
   try {
     await request();
     if (done) toast(t(done));
-    await const resetForm = document.getElementById("pin-reset-form");
-const resetSend = document.getElementById("pin-reset-send");
-resetSend.addEventListener("click", async () => {
-  resetSend.disabled = true;
-  try {
-    const sent = await api("POST", "/api/v1/wallet/pin/reset");
-    document.getElementById("pin-reset-sent").textContent = t("js.pin_reset_sent", { phone: sent.phone });
-    resetForm.hidden = false;
-    resetForm.elements.code.focus();
-  } catch (error) {
-    toast(errorMessage(error));
-  } finally {
-    resetSend.disabled = false;
-  }
-});
-
-bindForm(resetForm, async (values) => {
-  await api("POST", "/api/v1/wallet/pin/reset/confirmation", { code: values.code.trim(), pin: values.pin });
-  resetForm.reset();
-  resetForm.hidden = true;
-  toast(t("js.pin_reset_done"));
-  await load();
-});
-
-document.addEventListener("wallet:changed", load);
-load();
+    await load();
   } catch (error) {
     button.disabled = false;
     toast(errorMessage(error));
@@ -117,64 +92,14 @@ bindForm(codeForm, async (values) => {
   codeForm.hidden = true;
   addButton.hidden = false;
   toast(t("js.card_bound", { last4: pending.last4 }));
-  await const resetForm = document.getElementById("pin-reset-form");
-const resetSend = document.getElementById("pin-reset-send");
-resetSend.addEventListener("click", async () => {
-  resetSend.disabled = true;
-  try {
-    const sent = await api("POST", "/api/v1/wallet/pin/reset");
-    document.getElementById("pin-reset-sent").textContent = t("js.pin_reset_sent", { phone: sent.phone });
-    resetForm.hidden = false;
-    resetForm.elements.code.focus();
-  } catch (error) {
-    toast(errorMessage(error));
-  } finally {
-    resetSend.disabled = false;
-  }
-});
-
-bindForm(resetForm, async (values) => {
-  await api("POST", "/api/v1/wallet/pin/reset/confirmation", { code: values.code.trim(), pin: values.pin });
-  resetForm.reset();
-  resetForm.hidden = true;
-  toast(t("js.pin_reset_done"));
   await load();
-});
-
-document.addEventListener("wallet:changed", load);
-load();
 });
 
 bindForm(pinForm, async (values) => {
   await api("PUT", "/api/v1/wallet/pin", { pin: values.pin, ...(values.current ? { current: values.current } : {}) });
   pinForm.reset();
   toast(t("js.pin_saved"));
-  await const resetForm = document.getElementById("pin-reset-form");
-const resetSend = document.getElementById("pin-reset-send");
-resetSend.addEventListener("click", async () => {
-  resetSend.disabled = true;
-  try {
-    const sent = await api("POST", "/api/v1/wallet/pin/reset");
-    document.getElementById("pin-reset-sent").textContent = t("js.pin_reset_sent", { phone: sent.phone });
-    resetForm.hidden = false;
-    resetForm.elements.code.focus();
-  } catch (error) {
-    toast(errorMessage(error));
-  } finally {
-    resetSend.disabled = false;
-  }
-});
-
-bindForm(resetForm, async (values) => {
-  await api("POST", "/api/v1/wallet/pin/reset/confirmation", { code: values.code.trim(), pin: values.pin });
-  resetForm.reset();
-  resetForm.hidden = true;
-  toast(t("js.pin_reset_done"));
   await load();
-});
-
-document.addEventListener("wallet:changed", load);
-load();
 });
 
 const resetForm = document.getElementById("pin-reset-form");
