@@ -624,3 +624,41 @@ def payments_verify() -> None:
     if not result.ok:
         raise typer.Exit(1)
     console.print("[green]✓[/] the ledger balances")
+
+
+@payments_app.command("reconcile")
+def payments_reconcile(
+    day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (UTC); yesterday by default")] = None,
+) -> None:
+    """Reconcile a day against the bank connector's report: every operation the bank settled
+    matched to ours, and ours to the bank's. Exit code 1 if anything is listed."""
+    from datetime import date, timedelta
+
+    from rich.table import Table
+
+    from shua.core import clock
+    from shua.payments import reconcile
+    from shua.payments.connectors import bank_of
+
+    try:
+        chosen = date.fromisoformat(day) if day else clock.utcnow().date() - timedelta(days=1)
+    except ValueError as exc:
+        console.print(f"[red]not a date: {day}[/]")
+        raise typer.Exit(2) from exc
+
+    async def work(rt: Runtime) -> reconcile.Reconciliation:
+        async with rt.database.transaction(write=False) as db:
+            return await reconcile.reconcile(db, bank_of(rt), day=chosen)
+
+    with console.status(f"reconciling {chosen.isoformat()}"):
+        result = _run(work)
+    console.print(f"{chosen.isoformat()}: the bank reported {result.bank_lines} settled operation(s) "
+                  f"({result.bank_total} fen); {result.matched} match ours (we settled {result.our_total} fen)")
+    if result.mismatches:
+        table = Table("problem", "reference", "ours (fen)", "bank (fen)", "detail")
+        for m in result.mismatches:
+            table.add_row(m.problem, m.reference, str(m.ours if m.ours is not None else "—"),
+                          str(m.bank if m.bank is not None else "—"), m.detail)
+        console.print(table)
+        raise typer.Exit(1)
+    console.print("[green]✓[/] the bank and the ledger agree")
