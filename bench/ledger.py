@@ -2,7 +2,7 @@
 anchor measured in the same run on the same server.
 
     .venv/bin/python bench/ledger.py                        # PostgreSQL and SQLite
-    .venv/bin/python bench/ledger.py --backend postgres --clients 32 --seconds 20
+    .venv/bin/python bench/ledger.py --backend postgres --clients 32 --seconds 20 [--processes 2]
 
 PostgreSQL: a fresh migrated database with `--wallets` funded wallets; `--clients` concurrent
 asyncio clients, each transfer its own transaction through `payments.ledger.post` (row locks on
@@ -84,20 +84,47 @@ async def shua_rate(database: object, ids: list[int], clients: int, seconds: flo
     return done / (time.perf_counter() - started), refused
 
 
-async def measure(url: str, backend: str, wallets: int, clients: int, seconds: float) -> tuple[float, list[int]]:
-    """Shua's rate on the database at `url`: seed the wallets, run the clients, verify the ledger."""
+async def measure(url: str, backend: str, wallets: int, clients: int, seconds: float,
+                  processes: int = 1) -> tuple[float, list[int]]:
+    """Shua's rate on the database at `url`: seed the wallets, run the clients (spread over
+    `processes` OS processes, like API workers), verify the ledger."""
     from shua.core.db import Database
 
     database = Database(url)
     try:
         ids = await seed(database, wallets)
-        log(f"{backend}: {wallets} wallets; {clients} clients for {seconds:.0f} s through payments.ledger")
-        ours, refused = await shua_rate(database, ids, clients, seconds)
+        log(f"{backend}: {wallets} wallets; {clients} clients in {processes} process(es) for {seconds:.0f} s"
+            " through payments.ledger")
+        if processes == 1:
+            ours, refused = await shua_rate(database, ids, clients, seconds)
+        else:
+            ours, refused = await _in_processes(url, ids, clients, seconds, processes)
         log(f"  {ours:,.0f} transfers/s ({refused} refused)")
         await check(database)
         return ours, ids
     finally:
         await database.dispose()
+
+
+async def _in_processes(url: str, ids: list[int], clients: int, seconds: float, processes: int) -> tuple[float, int]:
+    share = [clients // processes + (n < clients % processes) for n in range(processes)]
+    workers = [await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--worker", url, ",".join(map(str, ids)), str(n), str(seconds),
+        stdout=asyncio.subprocess.PIPE) for n in share if n]
+    outputs = [await w.communicate() for w in workers]
+    rates = [line.split() for out, _ in outputs for line in out.decode().splitlines() if line.startswith("rate ")]
+    return sum(float(r[1]) for r in rates), sum(int(r[2]) for r in rates)
+
+
+async def worker(url: str, ids: list[int], clients: int, seconds: float) -> None:
+    import shua.contexts
+    from shua.core.db import Database
+
+    shua.contexts.load_all()
+    database = Database(url)
+    rate, refused = await shua_rate(database, ids, clients, seconds)
+    await database.dispose()
+    print(f"rate {rate} {refused}", flush=True)
 
 
 async def check(database: object) -> None:
@@ -121,13 +148,13 @@ def pgbench_rate(dsn_parts: dict[str, str], clients: int, seconds: float) -> flo
     return float(found.group(1))
 
 
-async def run_postgres(url: str, wallets: int, clients: int, seconds: float) -> tuple[float, float]:
+async def run_postgres(url: str, wallets: int, clients: int, seconds: float, processes: int) -> tuple[float, float]:
     from social import fresh_database
 
     if shutil.which("pgbench") is None:
         raise SystemExit("pgbench is not installed (Debian: apt-get install postgresql-client)")
     async with fresh_database(url, "shua_bench_ledger") as bench_url:
-        ours, _ = await measure(bench_url, "postgres", wallets, clients, seconds)
+        ours, _ = await measure(bench_url, "postgres", wallets, clients, seconds, processes)
         match = re.match(r"postgresql\+asyncpg://(?P<user>[^@]+)@(?P<host>[^:/]+):(?P<port>\d+)/(?P<db>.+)", bench_url)
         assert match, bench_url
         log(f"postgres: pgbench tpcb-like, {clients} clients for {seconds:.0f} s")
@@ -193,6 +220,8 @@ async def main() -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--wallets", type=int, default=1000)
     parser.add_argument("--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="PostgreSQL: spread the clients over this many processes (as API workers would be)")
     args = parser.parse_args()
     import shua.contexts
 
@@ -201,7 +230,7 @@ async def main() -> int:
     results = []
     if args.backend in ("postgres", "both"):
         results.append(("PostgreSQL", "pgbench tpcb-like", *await run_postgres(
-            args.database_url, args.wallets, args.clients, args.seconds)))
+            args.database_url, args.wallets, args.clients, args.seconds, args.processes)))
     if args.backend in ("sqlite", "both"):
         results.append(("SQLite", "bare SQL, one conn", *await run_sqlite(args.wallets, args.clients, args.seconds)))
     for backend, anchor_name, ours, anchor in results:
@@ -210,4 +239,7 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--worker"]:
+        asyncio.run(worker(sys.argv[2], [int(i) for i in sys.argv[3].split(",")], int(sys.argv[4]), float(sys.argv[5])))
+        raise SystemExit(0)
     raise SystemExit(asyncio.run(main()))

@@ -66,10 +66,12 @@ class Settings(BaseSettings):
     dev_inbox: bool = False
     card_bind_rate: str = "10/hour"  # per user: card binding attempts (each sends a code)
     payment_rate: str = "60/minute"  # per user: top-ups, withdrawals, transfers, confirmations, refunds
-    # The simulated bank settles each operation by a webhook within this many seconds, and
-    # sends that webhook twice with this chance (the demo shows "处理中" for a moment).
+    # The simulated bank settles each operation by a webhook within this many seconds, sends
+    # that webhook twice with this chance, and declines this share of everything (besides its
+    # test cards); the demo shows "处理中" for a moment.
     simbank_delay_seconds: float = Field(default=0.0, ge=0, le=3600)
     simbank_duplicate_rate: float = Field(default=0.0, ge=0, le=1)
+    simbank_decline_rate: float = Field(default=0.0, ge=0, le=1)
     # The platform's commission on payments released from escrow, in basis points (100 = 1 %).
     platform_fee_bps: int = Field(default=100, ge=0, le=5000)
     search_rate: str = "120/minute"  # per user or client address: searches, and separately suggestions

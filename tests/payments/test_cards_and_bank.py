@@ -15,6 +15,7 @@ from shua.core import clock
 from shua.core.db import Database
 from shua.core.jobs import Job
 from shua.payments import bank, cards
+from shua.payments.models import SimulatedBankOperation
 
 TODAY = date(2026, 12, 1)
 UNIONPAY = "6222 0212 3456 7894"  # a Luhn-valid 62… number
@@ -116,6 +117,16 @@ class TestSimulatedBank:
                                            .order_by(Job.run_at))).all())
         books = [d["bank_ref"] for d in order]
         assert books != sorted(books, key=[d["bank_ref"] for d in deliveries].index)  # due out of order
+
+
+    async def test_declines_by_chance_when_configured(self, database: Database) -> None:
+        sim = bank.SimulatedBank(secret="s", database=database, decline=0.5, rng=random.Random(1))
+        token = await sim.tokenize(cards.digits_of(VISA), "张三")
+        for n in range(40):
+            await sim.charge(token=token, amount=100, currency="CNY", reference=f"r:{n}")
+        async with database.transaction(write=False) as db:
+            outcomes = list((await db.scalars(select(SimulatedBankOperation.outcome))).all())
+        assert 10 < outcomes.count("failed") < 30 and len(outcomes) == 40
 
 
 async def due_deliveries(database: Database) -> list[dict[str, str]]:

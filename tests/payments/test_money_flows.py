@@ -262,6 +262,10 @@ class TestPayingUsers:
         only = (await alice.get("/api/v1/wallet/history", params={"kind": "transfer"})).json()["items"]
         assert len(only) == 3
         assert (await alice.get("/api/v1/wallet/history", params={"kind": "bogus"})).status_code == 422
+        naive = (await alice.get("/api/v1/wallet/history", params={"since": "2020-01-01T00:00:00"})).json()
+        assert len(naive["items"]) == 4  # no offset: UTC
+        assert_problem(await alice.get("/api/v1/wallet/history", params={"since": "0001-01-01T00:00:00+05:00"}), 422,
+                       "request.invalid")
         month = clock.utcnow().strftime("%Y-%m")
         found = (await alice.get(f"/api/v1/wallet/statements/{month}")).json()
         assert (found["opening"], found["credits"], found["debits"], found["closing"]) == (0, 10_000, 600, 9_400)

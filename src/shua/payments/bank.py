@@ -114,13 +114,14 @@ class SimulatedBank:
     keeps its own book (a table it alone writes, so API and worker processes share it), answers
     `pending` at once and settles by a signed webhook delivered later by a job — after a random
     delay of up to `delay` seconds (so a batch arrives out of order) and, with chance
-    `duplicate`, twice. Declines by test card and a per-charge limit. One reference is one
+    `duplicate`, twice. Declines by test card, by chance (`decline`) and above a per-charge limit. One reference is one
     operation: asking again returns the first answer (what makes resubmitting safe)."""
 
     secret: str
     database: Database
     delay: float = 0.0
     duplicate: float = 0.0
+    decline: float = 0.0  # chance any operation is declined ("card_declined"), on top of the test cards
     rng: random.Random = field(default_factory=random.Random)
 
     async def tokenize(self, digits: str, holder: str) -> str:
@@ -133,6 +134,8 @@ class SimulatedBank:
             return "unknown_card"
         if amount > LIMIT:
             return "limit_exceeded"
+        if self.decline and self.rng.random() < self.decline:
+            return "card_declined"
         return DECLINES.get(found.group(1))
 
     async def charge(self, *, token: str, amount: int, currency: str, reference: str) -> Operation:

@@ -16,7 +16,8 @@ def bank_of(runtime: Runtime) -> BankConnector:
         settings = runtime.settings
         found = runtime.extras["bank"] = SimulatedBank(
             secret=settings.secret_key + ":bank-webhooks", database=runtime.database,
-            delay=settings.simbank_delay_seconds, duplicate=settings.simbank_duplicate_rate)
+            delay=settings.simbank_delay_seconds, duplicate=settings.simbank_duplicate_rate,
+            decline=settings.simbank_decline_rate)
     return found  # type: ignore[return-value]
 
 

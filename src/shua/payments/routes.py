@@ -5,7 +5,7 @@ password."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.accounts import service as accounts
-from shua.core.errors import NotFound
+from shua.core.errors import InvalidRequest, NotFound
 from shua.core.ids import ID
 from shua.core.text import Line
 from shua.payments import banking, binding, ledger, pin, pin_reset, wallet
@@ -308,13 +308,24 @@ async def pay_user(body: TransferCreate, request: Request, auth: StreamingAuth, 
 async def history(auth: CurrentAuth, db: DB,
                   kind: Annotated[str | None, Query(pattern="^(" + "|".join(wallet.KINDS) + ")$")] = None,
                   direction: Annotated[Literal["in", "out"] | None, Query()] = None,
-                  since: datetime | None = None, until: datetime | None = None, before: ID | None = None,
+                  since: Annotated[datetime | None, Query(description="ISO 8601; without an offset, UTC")] = None,
+                  until: Annotated[datetime | None, Query(description="ISO 8601, exclusive")] = None,
+                  before: ID | None = None,
                   limit: Annotated[int, Query(ge=1, le=100)] = 20) -> HistoryPage:
     """Every movement of your wallet, newest first: filter by kind, direction and time."""
-    entries = await wallet.history(db, user_id=auth.user.id, kind=kind, direction=direction, since=since,
-                                   until=until, before=before, limit=limit)
+    entries = await wallet.history(db, user_id=auth.user.id, kind=kind, direction=direction, since=_utc(since),
+                                   until=_utc(until), before=before, limit=limit)
     return HistoryPage(items=await entries_read(db, entries),
                        next=str(entries[-1].posting_id) if len(entries) == limit else None)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except (OverflowError, ValueError) as error:  # year 1 minus an offset, year 9999 plus one
+        raise InvalidRequest(field="since", reason="out of range") from error
 
 
 @router.get("/receipts/{transfer_id}", responses=PROBLEMS)
