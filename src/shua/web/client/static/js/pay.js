@@ -1,28 +1,16 @@
 // The payment page: pay (wallet or card, with the payment password), follow a card payment until
 // the bank answers, confirm receipt (release), cancel a request, refund as the payee.
-import { ApiError, api, bindForm, errorMessage, newKey, t, toFen, toast } from "./shua.js";
+import { ApiError, api, bindForm, errorMessage, keyedPost, t, toFen, toast } from "./shua.js";
 
 const root = document.getElementById("pay");
 const id = root.dataset.intent;
 const base = `/api/v1/payments/intents/${id}`;
 
-async function keyed(form, url, body) {
-  form.dataset.key ||= newKey();
-  try {
-    const answer = await api("POST", url, body, { "Idempotency-Key": form.dataset.key });
-    delete form.dataset.key;
-    return answer;
-  } catch (error) {
-    if (error.status !== 0 && error.status !== 409) delete form.dataset.key;
-    throw error;
-  }
-}
-
 const payForm = document.getElementById("pay-form");
 if (payForm) {
   bindForm(payForm, async (values) => {
     const [method, cardId] = (values.method || "wallet").split(":");
-    let intent = await keyed(payForm, `${base}/confirmation`, {
+    let intent = await keyedPost(payForm, `${base}/confirmation`, {
       method, ...(cardId ? { card_id: cardId } : {}), pin: values.pin,
       ...(root.dataset.secret ? { secret: root.dataset.secret } : {}),
     });
@@ -66,7 +54,7 @@ if (refundForm) {
     if (fen === null) {
       throw new ApiError(422, { code: "payments.invalid_amount", field: "amount" });
     }
-    await keyed(refundForm, `${base}/refunds`, { amount: fen, reason: values.reason.trim() });
+    await keyedPost(refundForm, `${base}/refunds`, { amount: fen, reason: values.reason.trim() });
     toast(t("js.refund_sent"));
     window.location.reload();
   });

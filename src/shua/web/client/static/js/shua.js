@@ -186,6 +186,20 @@ export function newKey() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** POST a write that moves money with the form's Idempotency-Key: one key per attempt, kept when
+ * the answer never came (a retry must be the same request), renewed once the server answered. */
+export async function keyedPost(form, url, body) {
+  form.dataset.key ||= newKey();
+  try {
+    const answer = await api("POST", url, body, { "Idempotency-Key": form.dataset.key });
+    delete form.dataset.key;
+    return answer;
+  } catch (error) {
+    if (error.status !== 0 && error.status !== 409) delete form.dataset.key;
+    throw error;
+  }
+}
+
 /** "12.3" → 1230 fen; null for anything that is not a positive amount with at most two decimals. */
 export function toFen(text) {
   const found = /^\s*(\d{1,9})(?:[.](\d{1,2}))?\s*$/.exec(text || "");

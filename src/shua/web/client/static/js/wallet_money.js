@@ -1,7 +1,7 @@
 // 钱包's money: top up from a card, withdraw to one, pay another user, ask to be paid; the
 // history of every movement (filtered, paged) and the payments made and received. Writes that
 // move money carry an Idempotency-Key that survives a retry of the same attempt.
-import { ApiError, api, bindForm, cloneRow, formatDateTime, newKey, t, toFen, toast, yuan } from "./shua.js";
+import { ApiError, api, bindForm, cloneRow, formatDateTime, keyedPost, t, toFen, toast, yuan } from "./shua.js";
 
 const status = document.getElementById("money-status");
 const history = document.getElementById("history");
@@ -14,20 +14,6 @@ function changed() {
   document.dispatchEvent(new CustomEvent("wallet:changed"));
   loadHistory(true);
   loadPayments();
-}
-
-// One key per attempt: kept when the answer never came (a retry must be the same request),
-// renewed once the server answered, success or refusal.
-async function keyed(form, url, body) {
-  form.dataset.key ||= newKey();
-  try {
-    const answer = await api("POST", url, body, { "Idempotency-Key": form.dataset.key });
-    delete form.dataset.key;
-    return answer;
-  } catch (error) {
-    if (error.status !== 0 && error.status !== 409) delete form.dataset.key;
-    throw error;
-  }
 }
 
 function amountOf(values) {
@@ -80,7 +66,7 @@ async function follow(operation) {
 for (const [id, url] of [["topup-form", "/api/v1/wallet/top-ups"], ["withdraw-form", "/api/v1/wallet/withdrawals"]]) {
   const form = document.getElementById(id);
   bindForm(form, async (values) => {
-    const operation = await keyed(form, url, { card_id: values.card_id, amount: amountOf(values), pin: values.pin });
+    const operation = await keyedPost(form, url, { card_id: values.card_id, amount: amountOf(values), pin: values.pin });
     form.reset();
     form.hidden = true;
     changed();
@@ -90,7 +76,7 @@ for (const [id, url] of [["topup-form", "/api/v1/wallet/top-ups"], ["withdraw-fo
 
 const transferForm = document.getElementById("transfer-form");
 bindForm(transferForm, async (values) => {
-  const receipt = await keyed(transferForm, "/api/v1/wallet/transfers", {
+  const receipt = await keyedPost(transferForm, "/api/v1/wallet/transfers", {
     to: values.to.trim().replace(/^@/, ""), amount: amountOf(values), memo: values.memo.trim(), pin: values.pin,
   });
   window.location.assign(`/wallet/receipts/${receipt.transfer_id}`);
@@ -105,7 +91,7 @@ bindForm(requestForm, async (values) => {
 });
 
 function entryRow(entry) {
-  const row = cloneRow("history-row");
+  const row = cloneRow("money-row");
   row.querySelector('[data-field="link"]').href = `/wallet/receipts/${entry.transfer_id}`;
   const who = entry.counterparty ? ` · ${entry.counterparty.nickname || entry.counterparty.handle}` : "";
   row.querySelector('[data-field="title"]').textContent = `${t(`js.kind_${entry.kind}`)}${who}`;
@@ -146,7 +132,7 @@ async function loadPayments() {
   const list = document.getElementById("payments");
   const found = await api("GET", "/api/v1/payments/intents?limit=10");
   list.replaceChildren(...found.map((intent) => {
-    const row = cloneRow("payment-row");
+    const row = cloneRow("money-row");
     row.querySelector('[data-field="link"]').href = `/pay/${intent.id}`;
     const other = intent.you_are === "payee" ? intent.payer : intent.payee;
     const title = intent.you_are === "payee" ? t("js.payment_received") : t("js.payment_made");
