@@ -148,6 +148,7 @@ class TestPayJourney:
         await page.locator("#topup-amount").fill("50")
         await page.locator("#topup-pin").fill(PIN)
         await page.get_by_role("button", name="从银行卡充值").click()
+        await expect(page.locator("#money-status")).to_have_text("银行处理中…")  # asked: now the bank's turn
         await settle_bank(database)
         await expect(page.locator("#wallet-balance")).to_have_text("¥50.00", timeout=15_000)
         async with database.transaction() as db:
