@@ -84,6 +84,27 @@ async def shua_rate(database: object, ids: list[int], clients: int, seconds: flo
     return done / (time.perf_counter() - started), refused
 
 
+async def empty_rate(url: str, clients: int, seconds: float) -> float:
+    """The floor under any write: empty read-write transactions (BEGIN, SELECT 1, COMMIT) through
+    the app's `Database.transaction()`, with the same clients."""
+    from shua.core.db import Database
+
+    database = Database(url)
+    done, deadline = 0, time.perf_counter() + seconds
+
+    async def client() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            async with database.transaction() as db:
+                await (await db.connection()).exec_driver_sql("SELECT 1")
+            done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    await database.dispose()
+    return done / (time.perf_counter() - started)
+
+
 async def measure(url: str, backend: str, wallets: int, clients: int, seconds: float,
                   processes: int = 1) -> tuple[float, list[int]]:
     """Shua's rate on the database at `url`: seed the wallets, run the clients (spread over
@@ -157,6 +178,8 @@ async def run_postgres(url: str, wallets: int, clients: int, seconds: float, pro
         ours, _ = await measure(bench_url, "postgres", wallets, clients, seconds, processes)
         match = re.match(r"postgresql\+asyncpg://(?P<user>[^@]+)@(?P<host>[^:/]+):(?P<port>\d+)/(?P<db>.+)", bench_url)
         assert match, bench_url
+        floor = await empty_rate(bench_url, clients, min(seconds, 10))
+        log(f"postgres: empty transactions through Database.transaction(): {floor:,.0f} /s (one process)")
         log(f"postgres: pgbench tpcb-like, {clients} clients for {seconds:.0f} s")
         anchor = await asyncio.to_thread(pgbench_rate, match.groupdict(), clients, seconds)
         log(f"  {anchor:,.0f} transactions/s")
