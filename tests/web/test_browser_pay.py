@@ -18,7 +18,7 @@ from shua.core import jobs
 from shua.core.db import Database
 from shua.payments.models import BankOperation
 from tests.web.conftest import Tab
-from tests.web.test_browser import sign_up, snap
+from tests.web.test_browser import sign_up, sign_up_any, snap
 from tests.web.test_browser_wallet import code_for
 
 pytestmark = pytest.mark.browser
@@ -164,3 +164,14 @@ class TestPayJourney:
         await expect(page.locator("#ledger-accounts")).to_contain_text("已冻结")
         await expect(page.locator("#pay-audit")).to_contain_text("payments.account_freeze")
         await snap(page, "zh-CN-admin-payments")
+
+    async def test_the_wallet_fits_a_phone_in_english(self, new_tab: Any) -> None:
+        tab: Tab = await new_tab(locale="en")
+        page = tab.page
+        await page.goto("/signup")
+        await sign_up_any(page, "walleteer", "Walleteer")
+        await page.goto("/wallet")
+        await expect(page.get_by_role("button", name="Pay someone")).to_be_visible()
+        await page.get_by_role("button", name="Request", exact=True).click()
+        await expect(page.get_by_role("button", name="Create payment link")).to_be_visible()
+        await snap(page, "en-wallet")  # nothing sticks out sideways at 360 px
