@@ -1,6 +1,7 @@
-"""A client process for the crash test: it works through a fixed list of keyed transfers and
-payments (every third item: a payment intent created and paid from the wallet into the payee's
-escrow), retrying each until it has an answer, and the test SIGKILLs it at random moments.
+"""A client process for the crash test: four concurrent clients work through a fixed list of
+keyed transfers and payments (every third item: a payment intent created and paid from the
+wallet into the payee's escrow), retrying each until it has an answer, and the test SIGKILLs the
+process at random moments.
 
     python -m tests.payments.crash_worker DATABASE_URL WALLET_IDS COUNT SEED
 """
@@ -32,10 +33,20 @@ def is_payment(key: str) -> bool:
     return int(key.rsplit("-", 1)[1]) % 3 == 2
 
 
+LANES = 4  # concurrent clients in the process, each working through its share of the plan in order
+
+
 async def main(url: str, wallets: list[int], count: int, seed: int) -> None:
     shua.contexts.load_all()
     database = Database(url)
-    for key, source, target, amount in plan(wallets, count, seed):
+    steps = plan(wallets, count, seed)
+    await asyncio.gather(*(lane(database, steps[n::LANES]) for n in range(LANES)))
+    print("done", flush=True)
+    await database.dispose()
+
+
+async def lane(database: Database, steps: list[tuple[str, int, int, int]]) -> None:
+    for key, source, target, amount in steps:
         async def work(db: AsyncSession, source: int = source, target: int = target, amount: int = amount,
                        key: str = key) -> tuple[int, Any]:
             if is_payment(key):
@@ -58,7 +69,6 @@ async def main(url: str, wallets: list[int], count: int, seed: int) -> None:
             except ShuaError:
                 break  # a definite answer (insufficient funds): stored, replayed on retry
         print(key, flush=True)
-    await database.dispose()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The bank test: a client process moves money between wallets and pays payment intents through
+"""The bank test: a process of four concurrent clients moves money between wallets and pays payment
 idempotency keys while it is SIGKILLed at random moments, and restarted, like a client that
 retries. Afterwards no money appeared or vanished, every balance matches its postings, each key
 moved money at most once, every intent is in a final state with its money in escrow, and
@@ -43,7 +43,7 @@ async def test_kill_the_client_at_random_moments(database: Database, database_ur
         for _ in range(rng.randint(1, 6)):
             if not await asyncio.wait_for(worker.stdout.readline(), timeout=60):
                 break
-        await asyncio.sleep(rng.uniform(0, 0.03))  # somewhere inside the next transfer, or between two
+        await asyncio.sleep(rng.uniform(0, 0.03))  # somewhere inside the next transfers, or between them
         if worker.returncode is None:
             worker.send_signal(signal.SIGKILL)
             kills += 1
@@ -55,7 +55,7 @@ async def test_kill_the_client_at_random_moments(database: Database, database_ur
     worker = await start(database_url, ids)  # and once to the end
     out, err = await asyncio.wait_for(worker.communicate(), timeout=240)
     assert worker.returncode == 0, err.decode()[-2000:]
-    assert kills >= 3 and out.decode().split()[-1] == f"crash-7-{COUNT - 1}"
+    assert kills >= 3 and out.decode().split()[-1] == "done"
 
     async def state() -> tuple[int, dict[str, int]]:
         async with database.transaction(write=False) as db:
