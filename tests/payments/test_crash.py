@@ -1,8 +1,8 @@
-"""The bank test: a process of four concurrent clients moves money between wallets and pays payment
-idempotency keys while it is SIGKILLed at random moments, and restarted, like a client that
-retries. Afterwards no money appeared or vanished, every balance matches its postings, each key
-moved money at most once, every intent is in a final state with its money in escrow, and
-replaying every key changes nothing. On SQLite and PostgreSQL."""
+"""The bank test: a process of four concurrent clients moves money between wallets and pays
+payment intents through idempotency keys while it is SIGKILLed at random moments, and restarted,
+like a client that retries. Afterwards no money appeared or vanished, every balance matches its
+postings, each key moved money at most once, every intent is in a final state with its money in
+escrow, and replaying every key changes nothing. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
