@@ -6,6 +6,8 @@ from __future__ import annotations
 def load_all() -> None:
     import shua.accounts.models
     import shua.accounts.tasks
+    import shua.commerce.models
+    import shua.commerce.tasks
     import shua.core.audit
     import shua.core.idempotency
     import shua.core.jobs

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shua.accounts import routes as accounts
+from shua.commerce import routes as commerce
 from shua.feed import events_routes as feed_events
 from shua.feed import experiments_routes as experiments
 from shua.feed import routes as feed
@@ -42,6 +43,8 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(wallet.router)
     app.include_router(payments.router)
     app.include_router(payments_admin.admin)
+    app.include_router(commerce.router)
+    app.include_router(commerce.admin)
     app.include_router(media.router)
     app.include_router(social_pages.router)
     app.include_router(search_pages.router)

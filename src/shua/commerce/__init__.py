@@ -1,0 +1,1 @@
+"""The shop: shops, products and SKUs, inventory, orders paid through Shua Pay."""

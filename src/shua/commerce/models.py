@@ -1,0 +1,97 @@
+"""The shop's tables. Stock lives on the SKU and is taken when an order is created (the order's
+items are the reservation) and given back when the order is canceled or its payment window
+passes, so a SKU is never sold past zero: the decrement is one guarded UPDATE and a CHECK
+constraint stands behind it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shua.core import clock
+from shua.core.db import Base, UTCDateTime, id_column
+
+# Shops: an individual or a business opens one at once; a verified brand (品牌) needs an
+# operator's check first.
+INDIVIDUAL, BUSINESS, BRAND = "individual", "business", "brand"
+SHOP_KINDS = (INDIVIDUAL, BUSINESS, BRAND)
+OPEN, PENDING_VERIFICATION, REJECTED = "open", "pending_verification", "rejected"
+
+# Orders: created (stock held, waiting for payment) → paid → … ; canceled gives the stock back.
+CREATED, PAID, CANCELED = "created", "paid", "canceled"
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+
+    id: Mapped[int] = id_column()
+    owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(24))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (Index("ix_products_shop", "shop_id", "id"),)
+
+    id: Mapped[int] = id_column()
+    shop_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("shops.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(Text, default="")  # plain text: escaped wherever it is shown
+    status: Mapped[str] = mapped_column(String(10), default="on_sale")  # on_sale | off_sale
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+
+class Sku(Base):
+    """One buyable variant of a product (colour / size) with its own price and stock."""
+
+    __tablename__ = "skus"
+    __table_args__ = (Index("ix_skus_product", "product_id"),
+                      CheckConstraint("stock >= 0", name="stock_not_negative"),
+                      CheckConstraint("price > 0", name="price_positive"))
+
+    id: Mapped[int] = id_column()
+    product_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("products.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))  # "红色 / M"
+    price: Mapped[int] = mapped_column(BigInteger)  # fen
+    stock: Mapped[int] = mapped_column(Integer)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_buyer", "buyer_id", "id"), Index("ix_orders_shop", "shop_id", "id"),
+                      Index("ix_orders_status_expiry", "status", "expires_at"))
+
+    id: Mapped[int] = id_column()
+    buyer_id: Mapped[int] = mapped_column(BigInteger)
+    shop_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("shops.id"))
+    status: Mapped[str] = mapped_column(String(12), default=CREATED)
+    total: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    intent_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    source_video_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the video its cart was on
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # unpaid by then: canceled, stock back
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OrderItem(Base):
+    """A line of an order, with the title and price as they were when it was bought."""
+
+    __tablename__ = "order_items"
+    __table_args__ = (Index("ix_order_items_order", "order_id"),
+                      CheckConstraint("quantity > 0", name="quantity_positive"))
+
+    id: Mapped[int] = id_column()
+    order_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("orders.id", ondelete="CASCADE"))
+    sku_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("skus.id"))
+    product_id: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(String(60))
+    sku_name: Mapped[str] = mapped_column(String(40))
+    price: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,185 @@
+"""Orders: checkout takes the stock (one guarded UPDATE per SKU, so the last item goes to one
+buyer), fixes the prices and opens a Shua Pay intent for the shop's owner; the order is paid when
+the intent succeeds (an event), and canceled — stock back, intent canceled — by the buyer or when
+its payment window passes. A payment and an expiry racing each other meet at the intent's row
+lock: whichever comes second sees what the first did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shua.commerce.errors import (
+    BuyingFromYourself,
+    OneShopPerOrder,
+    OrderNotCancelable,
+    OrderNotFound,
+    OutOfStock,
+    PriceChanged,
+    ShopNotOpen,
+    SkuNotFound,
+)
+from shua.commerce.models import CANCELED, CREATED, OPEN, PAID, Order, OrderItem, Product, Shop, Sku
+from shua.core import clock, jobs
+from shua.core.errors import InvalidRequest
+from shua.core.ids import new_id
+from shua.payments import intents
+from shua.payments.models import SUCCEEDED, PaymentIntent
+
+PAYMENT_WINDOW = timedelta(minutes=15)
+EXPIRE_TASK = "commerce.expire_order"
+SKUS: Table = Sku.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class Line:
+    sku_id: int
+    quantity: int
+    product_id: int | None = None  # when given, the SKU must be one of this product's
+
+
+async def checkout(db: AsyncSession, *, buyer_id: int, lines: list[Line], expected_total: int,
+                   source_video_id: int | None = None) -> Order:
+    """Hold the stock and open the payment. Refused, with nothing held: an unknown SKU, one of
+    another product, a product off sale or of a closed shop, two shops, your own shop, a total
+    other than the buyer saw (the price changed), not enough stock."""
+    wanted: dict[int, int] = {}
+    for line in lines:
+        if line.quantity <= 0:
+            raise InvalidRequest(field="quantity")
+        wanted[line.sku_id] = wanted.get(line.sku_id, 0) + line.quantity
+    if not wanted:
+        raise InvalidRequest(field="items")
+    rows = (await db.execute(select(Sku, Product, Shop).join(Product, Product.id == Sku.product_id)
+                             .join(Shop, Shop.id == Product.shop_id).where(Sku.id.in_(sorted(wanted))))).all()
+    found = {sku.id: (sku, product, shop) for sku, product, shop in rows}
+    for line in lines:
+        hit = found.get(line.sku_id)
+        if hit is None or (line.product_id is not None and hit[1].id != line.product_id):
+            raise SkuNotFound(sku_id=str(line.sku_id))
+        if hit[1].status != "on_sale":
+            raise SkuNotFound(sku_id=str(line.sku_id), reason="off sale")
+    shops = {shop.id: shop for _, _, shop in found.values()}
+    if len(shops) != 1:
+        raise OneShopPerOrder()
+    shop = next(iter(shops.values()))
+    if shop.owner_id == buyer_id:
+        raise BuyingFromYourself()
+    if shop.status != OPEN:
+        raise ShopNotOpen(status=shop.status)
+    total = sum(found[sku_id][0].price * quantity for sku_id, quantity in wanted.items())
+    if total != expected_total:
+        raise PriceChanged(total=total)
+    for sku_id in sorted(wanted):  # id order: two checkouts of the same SKUs never wait in a circle
+        left = await db.scalar(update(SKUS).where(SKUS.c.id == sku_id, SKUS.c.stock >= wanted[sku_id])
+                               .values(stock=SKUS.c.stock - wanted[sku_id]).returning(SKUS.c.stock))
+        if left is None:
+            raise OutOfStock(sku_id=str(sku_id))  # the caller's transaction rolls back what was taken
+    now = clock.utcnow()
+    order = Order(id=new_id(), buyer_id=buyer_id, shop_id=shop.id, status=CREATED, total=total, currency="CNY",
+                  source_video_id=source_video_id, expires_at=now + PAYMENT_WINDOW, created_at=now)
+    db.add(order)
+    for sku_id, quantity in wanted.items():
+        sku, product, _ = found[sku_id]
+        db.add(OrderItem(id=new_id(), order_id=order.id, sku_id=sku_id, product_id=product.id, title=product.title,
+                         sku_name=sku.name, price=sku.price, quantity=quantity))
+    titles = "、".join(dict.fromkeys(found[s][1].title for s in wanted))
+    intent = await intents.create(db, payee_id=shop.owner_id, payer_id=buyer_id, amount=total,
+                                  description=titles[:200], reference=f"order:{order.id}")
+    order.intent_id = intent.id
+    await db.flush()
+    await jobs.enqueue(db, EXPIRE_TASK, {"order_id": str(order.id)}, run_at=order.expires_at)
+    await jobs.publish(db, "commerce.order_created", {
+        "order_id": str(order.id), "buyer_id": str(buyer_id), "shop_id": str(shop.id), "total": total,
+        "source_video_id": str(source_video_id) if source_video_id else None})
+    return order
+
+
+async def _locked(db: AsyncSession, order_id: int) -> Order | None:
+    query = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
+    if db.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update()
+    return await db.scalar(query)
+
+
+async def visible(db: AsyncSession, *, user_id: int, order_id: object) -> Order:
+    """The order, for its buyer or its shop's owner; anyone else gets the 404 a wrong id gets."""
+    order = await db.get(Order, order_id) if isinstance(order_id, int) else None
+    if order is not None:
+        if order.buyer_id == user_id:
+            return order
+        shop = await db.get(Shop, order.shop_id)
+        if shop is not None and shop.owner_id == user_id:
+            return order
+    raise OrderNotFound()
+
+
+async def items_of(db: AsyncSession, *, order_id: int) -> list[OrderItem]:
+    return list((await db.scalars(select(OrderItem).where(OrderItem.order_id == order_id)
+                                  .order_by(OrderItem.id))).all())
+
+
+async def mark_paid(db: AsyncSession, *, order_id: int) -> Order | None:
+    """The intent succeeded. An order canceled in the meantime cannot take the money: refunded."""
+    order = await _locked(db, order_id)
+    if order is None or order.status == PAID:
+        return order
+    if order.status == CANCELED:
+        assert order.intent_id is not None
+        await intents.refund(db, intent_id=order.intent_id, reason="order canceled before payment")
+        return order
+    order.status, order.paid_at = PAID, clock.utcnow()
+    await jobs.publish(db, "commerce.order_paid", {"order_id": str(order.id), "shop_id": str(order.shop_id),
+                                                   "buyer_id": str(order.buyer_id), "total": order.total,
+                                                   "source_video_id": str(order.source_video_id)
+                                                   if order.source_video_id else None})
+    return order
+
+
+async def cancel(db: AsyncSession, *, order_id: int, user_id: int | None = None) -> Order:
+    """The buyer cancels an unpaid order, or its window passed (`user_id` None): stock back."""
+    order = await _locked(db, order_id)
+    if order is None or (user_id is not None and user_id != order.buyer_id):
+        raise OrderNotFound()
+    if order.status != CREATED:
+        raise OrderNotCancelable(state=order.status)
+    intent = await db.get(PaymentIntent, order.intent_id) if order.intent_id else None
+    if intent is not None:
+        intent = await intents.readable(db, user_id=order.buyer_id, intent_id=intent.id, lock=True)
+        if intent.status == SUCCEEDED:  # paid a moment ago: the event is on its way
+            await mark_paid(db, order_id=order.id)
+            raise OrderNotCancelable(state=PAID)
+        if intent.status == "processing":  # a card payment under way: wait for the bank
+            raise OrderNotCancelable(state="processing")
+        if intent.status == "requires_confirmation":
+            await intents.cancel(db, user_id=order.buyer_id, intent_id=intent.id)
+    for item in await items_of(db, order_id=order.id):
+        await db.execute(update(SKUS).where(SKUS.c.id == item.sku_id).values(stock=SKUS.c.stock + item.quantity))
+    order.status, order.canceled_at = CANCELED, clock.utcnow()
+    await jobs.publish(db, "commerce.order_canceled", {"order_id": str(order.id), "shop_id": str(order.shop_id)})
+    return order
+
+
+async def list_orders(db: AsyncSession, *, user_id: int, role: str, limit: int = 20,
+                      before: int | None = None) -> list[Order]:
+    if role == "seller":
+        shop = await db.scalar(select(Shop).where(Shop.owner_id == user_id))
+        if shop is None:
+            return []
+        query = select(Order).where(Order.shop_id == shop.id)
+    else:
+        query = select(Order).where(Order.buyer_id == user_id)
+    if before is not None:
+        query = query.where(Order.id < before)
+    return list((await db.scalars(query.order_by(Order.id.desc()).limit(limit))).all())
+
+
+def order_of_reference(reference: str) -> int | None:
+    prefix, _, number = reference.partition(":")
+    return int(number) if prefix == "order" and number.isdigit() and len(number) < 20 else None
+
+
+

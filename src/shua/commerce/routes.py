@@ -1,0 +1,220 @@
+"""The shop over HTTP, first slice: open a shop (an operator verifies brand shops), list
+products with SKUs, set stock and price; check out (keyed by Idempotency-Key) into an order paid
+through Shua Pay's payment page; read and cancel orders — each only by its buyer or its shop."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shua.commerce import orders, shops
+from shua.commerce.models import SHOP_KINDS, Order, Product, Shop, Sku
+from shua.core.ids import ID
+from shua.core.text import Line
+from shua.web.deps import DB, AdminAuth, CurrentAuth, RuntimeDep, StreamingAuth
+from shua.web.idempotent import IdempotencyKeyHeader, respond
+
+router = APIRouter(prefix="/api/v1", tags=["shop"])
+admin = APIRouter(prefix="/api/v1/admin/shops", tags=["admin"])
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"description": "Problem", "content": {"application/problem+json": {}}}
+    for code in (400, 401, 403, 404, 409, 422, 429)
+}
+Price = Annotated[int, Field(gt=0, le=10**10, description="Fen")]
+Stock = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class ShopCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Line(40, min_length=1)  # type: ignore[valid-type]
+    kind: Literal[SHOP_KINDS]  # type: ignore[valid-type]
+
+
+class ShopRead(BaseModel):
+    id: ID
+    owner_id: ID
+    name: str
+    kind: str
+    status: str = Field(description="open, pending_verification (a brand shop) or rejected")
+    created_at: datetime
+
+
+class SkuCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Line(40, min_length=1)  # type: ignore[valid-type]
+    price: Price
+    stock: Stock
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: Line(60, min_length=1)  # type: ignore[valid-type]
+    description: Annotated[str, Field(max_length=5000)] = Field(
+        default="", description="Plain text; any HTML is shown as text, never run")
+    skus: list[SkuCreate] = Field(min_length=1, max_length=50)
+
+
+class SkuRead(BaseModel):
+    id: ID
+    name: str
+    price: int
+    stock: int
+
+
+class SkuUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    price: Price | None = None
+    stock: Stock | None = None
+
+
+class ProductRead(BaseModel):
+    id: ID
+    shop: ShopRead
+    title: str
+    description: str
+    status: str
+    skus: list[SkuRead]
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    product_id: ID
+    sku_id: ID
+    quantity: int = Field(ge=1, le=99)
+
+
+class OrderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[OrderLine] = Field(min_length=1, max_length=20)
+    expected_total: Price = Field(description="The total the buyer saw; another one means the price changed")
+    source_video_id: ID | None = Field(default=None, description="The video whose cart it came from")
+
+
+class OrderItemRead(BaseModel):
+    product_id: ID
+    sku_id: ID
+    title: str
+    sku_name: str
+    price: int
+    quantity: int
+
+
+class OrderRead(BaseModel):
+    id: ID
+    shop_id: ID
+    buyer_id: ID
+    status: str = Field(description="created (stock held, waiting for payment), paid or canceled")
+    total: int
+    currency: str
+    intent_id: ID | None
+    pay_url: str | None = Field(description="Where the buyer pays it (Shua Pay's payment page)")
+    items: list[OrderItemRead]
+    expires_at: datetime
+    created_at: datetime
+
+
+def shop_read(shop: Shop) -> ShopRead:
+    return ShopRead(id=shop.id, owner_id=shop.owner_id, name=shop.name, kind=shop.kind, status=shop.status,
+                    created_at=shop.created_at)
+
+
+def product_read(product: Product, shop: Shop, skus: list[Sku]) -> ProductRead:
+    return ProductRead(id=product.id, shop=shop_read(shop), title=product.title, description=product.description,
+                       status=product.status,
+                       skus=[SkuRead(id=s.id, name=s.name, price=s.price, stock=s.stock) for s in skus])
+
+
+async def order_read(db: AsyncSession, order: Order) -> OrderRead:
+    items = await orders.items_of(db, order_id=order.id)
+    return OrderRead(id=order.id, shop_id=order.shop_id, buyer_id=order.buyer_id, status=order.status,
+                     total=order.total, currency=order.currency, intent_id=order.intent_id,
+                     pay_url=f"/pay/{order.intent_id}" if order.intent_id and order.status == "created" else None,
+                     items=[OrderItemRead(product_id=i.product_id, sku_id=i.sku_id, title=i.title, sku_name=i.sku_name,
+                                          price=i.price, quantity=i.quantity) for i in items],
+                     expires_at=order.expires_at, created_at=order.created_at)
+
+
+@router.post("/shops", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
+async def open_shop(body: ShopCreate, auth: CurrentAuth, db: DB) -> ShopRead:
+    """Open your shop (开店): individual and business shops sell at once, brand shops after an
+    operator verifies them."""
+    return shop_read(await shops.open_shop(db, owner_id=auth.user.id, name=body.name, kind=body.kind))
+
+
+@router.get("/shops/mine", responses=PROBLEMS)
+async def my_shop(auth: CurrentAuth, db: DB) -> ShopRead:
+    return shop_read(await shops.shop_of(db, owner_id=auth.user.id))
+
+
+@router.post("/shops/mine/products", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
+async def add_product(body: ProductCreate, auth: CurrentAuth, db: DB) -> ProductRead:
+    """List a product with its SKUs (colour / size, price, stock)."""
+    product, skus = await shops.add_product(db, owner_id=auth.user.id, title=body.title, description=body.description,
+                                            skus=[(s.name, s.price, s.stock) for s in body.skus])
+    return product_read(product, await shops.shop_of(db, owner_id=auth.user.id), skus)
+
+
+@router.get("/products/{product_id}", responses=PROBLEMS)
+async def read_product(product_id: ID, db: DB) -> ProductRead:
+    product, shop, skus = await shops.product(db, product_id=product_id)
+    return product_read(product, shop, skus)
+
+
+@router.patch("/skus/{sku_id}", responses=PROBLEMS)
+async def update_sku(sku_id: ID, body: SkuUpdate, auth: CurrentAuth, db: DB) -> SkuRead:
+    """Set a SKU's stock or price (your own shop's only)."""
+    sku = await shops.restock(db, owner_id=auth.user.id, sku_id=sku_id, stock=body.stock, price=body.price)
+    return SkuRead(id=sku.id, name=sku.name, price=sku.price, stock=sku.stock)
+
+
+@router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderRead, responses=PROBLEMS)
+async def create_order(body: OrderCreate, request: Request, auth: StreamingAuth, runtime: RuntimeDep,
+                       idempotency_key: IdempotencyKeyHeader = None) -> Response:
+    """Check out (下单): the stock is held for 15 minutes while you pay at `pay_url`."""
+    await runtime.limiter.hit(runtime.settings.payment_rate, "payment", str(auth.user.id))
+
+    async def work(db: AsyncSession) -> tuple[int, Any]:
+        order = await orders.checkout(db, buyer_id=auth.user.id, expected_total=body.expected_total,
+                                      source_video_id=body.source_video_id,
+                                      lines=[orders.Line(sku_id=i.sku_id, quantity=i.quantity, product_id=i.product_id)
+                                             for i in body.items])
+        return 201, (await order_read(db, order)).model_dump(mode="json")
+
+    return await respond(request, runtime, user_id=auth.user.id, action="orders.create", key=idempotency_key,
+                         body=body.model_dump(mode="json"), work=work)
+
+
+@router.get("/orders", responses=PROBLEMS)
+async def list_orders(auth: CurrentAuth, db: DB, role: Literal["buyer", "seller"] = "buyer",
+                      before: ID | None = None, limit: Annotated[int, Query(ge=1, le=50)] = 20) -> list[OrderRead]:
+    """Your orders as a buyer, or your shop's as a seller, newest first."""
+    return [await order_read(db, o) for o in await orders.list_orders(db, user_id=auth.user.id, role=role,
+                                                                      before=before, limit=limit)]
+
+
+@router.get("/orders/{order_id}", responses=PROBLEMS)
+async def read_order(order_id: ID, auth: CurrentAuth, db: DB) -> OrderRead:
+    return await order_read(db, await orders.visible(db, user_id=auth.user.id, order_id=order_id))
+
+
+@router.post("/orders/{order_id}/cancellation", responses=PROBLEMS)
+async def cancel_order(order_id: ID, auth: CurrentAuth, db: DB) -> OrderRead:
+    """Cancel an unpaid order: the stock goes back."""
+    return await order_read(db, await orders.cancel(db, order_id=order_id, user_id=auth.user.id))
+
+
+class Verification(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    approve: bool
+    reason: Line(200) = ""  # type: ignore[valid-type]
+
+
+@admin.put("/{shop_id}/verification", responses=PROBLEMS)
+async def verify_shop(shop_id: ID, body: Verification, auth: AdminAuth, db: DB) -> ShopRead:
+    """Approve or reject a brand shop (audited)."""
+    return shop_read(await shops.verify(db, shop_id=shop_id, approve=body.approve, actor_id=auth.user.id,
+                                        reason=body.reason))

@@ -1,0 +1,88 @@
+"""Shops and their catalogue: opening a shop (a brand shop waits for an operator), products with
+their SKUs, putting a product on or off sale, changing price and stock."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shua.commerce.errors import ProductNotFound, ShopExists, ShopNotFound, ShopNotOpen, SkuNotFound
+from shua.commerce.models import BRAND, OPEN, PENDING_VERIFICATION, REJECTED, Product, Shop, Sku
+from shua.core import audit, clock, jobs
+from shua.core.db import insert_ignore
+from shua.core.ids import new_id
+
+
+async def open_shop(db: AsyncSession, *, owner_id: int, name: str, kind: str) -> Shop:
+    """One shop per user; individuals and businesses sell at once, a brand after verification."""
+    status = PENDING_VERIFICATION if kind == BRAND else OPEN
+    shop_id = new_id()
+    if not await insert_ignore(db, Shop, id=shop_id, owner_id=owner_id, name=name, kind=kind, status=status,
+                               created_at=clock.utcnow()):
+        raise ShopExists()
+    shop = await db.get(Shop, shop_id)
+    assert shop is not None
+    await jobs.publish(db, "commerce.shop_opened", {"shop_id": str(shop_id), "owner_id": str(owner_id),
+                                                    "kind": kind})
+    return shop
+
+
+async def shop_of(db: AsyncSession, *, owner_id: int) -> Shop:
+    shop = await db.scalar(select(Shop).where(Shop.owner_id == owner_id))
+    if shop is None:
+        raise ShopNotFound()
+    return shop
+
+
+async def verify(db: AsyncSession, *, shop_id: int, approve: bool, actor_id: int, reason: str = "") -> Shop:
+    """An operator's decision on a brand shop (audited)."""
+    shop = await db.get(Shop, shop_id)
+    if shop is None:
+        raise ShopNotFound()
+    shop.status = OPEN if approve else REJECTED
+    await audit.record(db, actor_id=actor_id, action="commerce.shop_verify", target=f"shop:{shop.id}",
+                       approved=approve, reason=reason)
+    return shop
+
+
+async def add_product(db: AsyncSession, *, owner_id: int, title: str, description: str,
+                      skus: list[tuple[str, int, int]]) -> tuple[Product, list[Sku]]:
+    """A product with its SKUs as (name, price in fen, stock)."""
+    shop = await shop_of(db, owner_id=owner_id)
+    if shop.status != OPEN:
+        raise ShopNotOpen(status=shop.status)
+    product = Product(id=new_id(), shop_id=shop.id, title=title, description=description, status="on_sale",
+                      created_at=clock.utcnow())
+    db.add(product)
+    await db.flush()
+    variants = [Sku(id=new_id(), product_id=product.id, name=name, price=price, stock=stock)
+                for name, price, stock in skus]
+    db.add_all(variants)
+    await db.flush()
+    await jobs.publish(db, "commerce.product_listed", {"product_id": str(product.id), "shop_id": str(shop.id)})
+    return product, variants
+
+
+async def product(db: AsyncSession, *, product_id: object) -> tuple[Product, Shop, list[Sku]]:
+    found = await db.get(Product, product_id) if isinstance(product_id, int) else None
+    if found is None:
+        raise ProductNotFound()
+    shop = await db.get(Shop, found.shop_id)
+    assert shop is not None
+    variants = list((await db.scalars(select(Sku).where(Sku.product_id == found.id).order_by(Sku.id))).all())
+    return found, shop, variants
+
+
+async def restock(db: AsyncSession, *, owner_id: int, sku_id: object, stock: int | None = None,
+                  price: int | None = None) -> Sku:
+    """The merchant sets a SKU's stock or price (an order already placed keeps its price)."""
+    sku = await db.get(Sku, sku_id) if isinstance(sku_id, int) else None
+    owned = await db.get(Product, sku.product_id) if sku else None
+    shop = await db.get(Shop, owned.shop_id) if owned else None
+    if sku is None or shop is None or shop.owner_id != owner_id:
+        raise SkuNotFound()
+    if stock is not None:
+        sku.stock = stock
+    if price is not None:
+        sku.price = price
+    return sku

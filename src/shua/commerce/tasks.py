@@ -1,0 +1,31 @@
+"""Background work of the shop: orders paid (from Shua Pay's event) and payment windows ending."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shua.commerce import orders
+from shua.commerce.errors import OrderNotCancelable, OrderNotFound
+from shua.core.db import Database
+from shua.core.jobs import subscribe, task
+
+
+@task("commerce.intent_succeeded", max_attempts=20, backoff_seconds=10)
+async def intent_succeeded(database: Database, payload: dict[str, Any]) -> None:
+    order_id = orders.order_of_reference(str(payload.get("reference") or ""))
+    if order_id is None:
+        return  # a payment for something else
+    async with database.transaction() as db:
+        await orders.mark_paid(db, order_id=order_id)
+
+
+@task(orders.EXPIRE_TASK, max_attempts=20, backoff_seconds=30)
+async def expire_order(database: Database, payload: dict[str, Any]) -> None:
+    async with database.transaction() as db:
+        try:
+            await orders.cancel(db, order_id=int(payload["order_id"]))
+        except (OrderNotCancelable, OrderNotFound):
+            return  # paid, or canceled already
+
+
+subscribe("payments.intent_succeeded", "commerce.intent_succeeded")

@@ -1,0 +1,105 @@
+"""commerce: shops, products, SKUs, orders and their items
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-01 21:51:25.548244
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import shua.core.db
+
+revision: str = '0014'
+down_revision: str | None = '0013'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table('shops',
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('owner_id', sa.BigInteger(), nullable=False),
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('status', sa.String(length=24), nullable=False),
+    sa.Column('created_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_shops_owner_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shops')),
+    sa.UniqueConstraint('owner_id', name=op.f('uq_shops_owner_id'))
+    )
+    op.create_table('orders',
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('buyer_id', sa.BigInteger(), nullable=False),
+    sa.Column('shop_id', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('total', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('intent_id', sa.BigInteger(), nullable=True),
+    sa.Column('source_video_id', sa.BigInteger(), nullable=True),
+    sa.Column('expires_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('paid_at', shua.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('canceled_at', shua.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_orders_shop_id_shops')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_orders'))
+    )
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.create_index('ix_orders_buyer', ['buyer_id', 'id'], unique=False)
+        batch_op.create_index('ix_orders_shop', ['shop_id', 'id'], unique=False)
+        batch_op.create_index('ix_orders_status_expiry', ['status', 'expires_at'], unique=False)
+
+    op.create_table('products',
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('shop_id', sa.BigInteger(), nullable=False),
+    sa.Column('title', sa.String(length=60), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('created_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_products_shop_id_shops'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_products'))
+    )
+    with op.batch_alter_table('products', schema=None) as batch_op:
+        batch_op.create_index('ix_products_shop', ['shop_id', 'id'], unique=False)
+
+    op.create_table('skus',
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('product_id', sa.BigInteger(), nullable=False),
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('price', sa.BigInteger(), nullable=False),
+    sa.Column('stock', sa.Integer(), nullable=False),
+    sa.CheckConstraint('price > 0', name=op.f('ck_skus_price_positive')),
+    sa.CheckConstraint('stock >= 0', name=op.f('ck_skus_stock_not_negative')),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_skus_product_id_products'),
+                            ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_skus'))
+    )
+    with op.batch_alter_table('skus', schema=None) as batch_op:
+        batch_op.create_index('ix_skus_product', ['product_id'], unique=False)
+
+    op.create_table('order_items',
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('order_id', sa.BigInteger(), nullable=False),
+    sa.Column('sku_id', sa.BigInteger(), nullable=False),
+    sa.Column('product_id', sa.BigInteger(), nullable=False),
+    sa.Column('title', sa.String(length=60), nullable=False),
+    sa.Column('sku_name', sa.String(length=40), nullable=False),
+    sa.Column('price', sa.BigInteger(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_order_items_quantity_positive')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_items_order_id_orders'),
+                            ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['sku_id'], ['skus.id'], name=op.f('fk_order_items_sku_id_skus')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_items'))
+    )
+    with op.batch_alter_table('order_items', schema=None) as batch_op:
+        batch_op.create_index('ix_order_items_order', ['order_id'], unique=False)
+
+
+def downgrade() -> None:
+    for table in ("order_items", "orders", "skus", "products", "shops"):
+        op.drop_table(table)

@@ -1,0 +1,173 @@
+"""The shop's first slice: shops (a brand one waits for an operator), products with SKUs, and
+checkout — stock held by one guarded UPDATE so the last item goes to exactly one of many
+parallel buyers, prices re-checked, the order paid through Shua Pay's intent (an event) and
+canceled by the buyer or its payment window, stock back; bad input refused with nothing held;
+nobody reads another buyer's order."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx2
+
+from shua.core import clock, jobs
+from shua.core.db import Database
+from shua.payments import ledger
+from shua.payments.models import BANK_CLEARING, ESCROW, WALLET
+from tests.helpers import assert_problem
+from tests.media.test_moderation import admin as make_admin
+from tests.social.test_graph import User, sign_up
+
+PIN = "135790"
+
+
+async def keyed(user: User, url: str, body: dict[str, Any], key: str | None = None) -> httpx2.Response:
+    return await user.client.post(url, json=body, headers={**user.headers, "Idempotency-Key": key or str(uuid.uuid4())})
+
+
+async def merchant_with(client: httpx2.AsyncClient, stock: int = 5, price: int = 9_900) -> tuple[User, dict[str, Any]]:
+    seller = await sign_up(client, "seller")
+    r = await seller.post("/api/v1/shops", json={"name": "小林的杂货铺", "kind": "individual"})
+    assert r.status_code == 201 and r.json()["status"] == "open", r.text
+    r = await seller.post("/api/v1/shops/mine/products", json={
+        "title": "手冲咖啡壶", "description": "<script>alert(1)</script> 不锈钢",
+        "skus": [{"name": "银色 / 600ml", "price": price, "stock": stock}, {"name": "黑色 / 600ml", "price": price,
+                                                                           "stock": 1}]})
+    assert r.status_code == 201, r.text
+    return seller, r.json()
+
+
+async def buyer_with_money(client: httpx2.AsyncClient, database: Database, handle: str, amount: int) -> User:
+    buyer = await sign_up(client, handle)
+    await buyer.client.put("/api/v1/wallet/pin", json={"pin": PIN}, headers=buyer.headers)
+    async with database.transaction() as db:
+        bank = await ledger.account(db, BANK_CLEARING)
+        await ledger.move(db, kind="top_up", source=bank, amount=amount,
+                          target=await ledger.account(db, WALLET, owner_id=int(buyer.id)))
+    return buyer
+
+
+def line(product: dict[str, Any], n: int = 0, quantity: int = 1) -> dict[str, Any]:
+    return {"product_id": product["id"], "sku_id": product["skus"][n]["id"], "quantity": quantity}
+
+
+async def stock(client: httpx2.AsyncClient, product: dict[str, Any], n: int = 0) -> int:
+    return int((await client.get(f"/api/v1/products/{product['id']}")).json()["skus"][n]["stock"])
+
+
+class TestCheckout:
+    async def test_buy_pay_and_the_order_is_paid(self, client: httpx2.AsyncClient, database: Database) -> None:
+        seller, product = await merchant_with(client)
+        buyer = await buyer_with_money(client, database, "buyer", 50_000)
+        body = {"items": [line(product, quantity=2)], "expected_total": 19_800}
+        r = await keyed(buyer, "/api/v1/orders", body, key="checkout-1")
+        assert r.status_code == 201, r.text
+        order = r.json()
+        assert (order["status"], order["total"], order["pay_url"]) == ("created", 19_800, f"/pay/{order['intent_id']}")
+        assert (await keyed(buyer, "/api/v1/orders", body, key="checkout-1")).json()["id"] == order["id"]  # replay
+        assert await stock(client, product) == 3  # held once, not twice
+        r = await keyed(buyer, f"/api/v1/payments/intents/{order['intent_id']}/confirmation",
+                        {"method": "wallet", "pin": PIN})
+        assert r.status_code == 200 and r.json()["status"] == "succeeded", r.text
+        await jobs.drain(database)
+        assert (await buyer.get(f"/api/v1/orders/{order['id']}")).json()["status"] == "paid"
+        assert [o["id"] for o in (await seller.get("/api/v1/orders", params={"role": "seller"})).json()] == [
+            order["id"]]
+        async with database.transaction(write=False) as db:
+            escrow = await ledger.find_account(db, ESCROW, owner_id=int(seller.id))
+        assert escrow is not None and escrow.balance == 19_800  # held until the order completes
+        stranger = await sign_up(client, "stranger")
+        assert_problem(await stranger.get(f"/api/v1/orders/{order['id']}"), 404, "commerce.order_not_found")
+        assert_problem(await stranger.post(f"/api/v1/orders/{order['id']}/cancellation"), 404,
+                       "commerce.order_not_found")
+        assert_problem(await buyer.post(f"/api/v1/orders/{order['id']}/cancellation"), 409,
+                       "commerce.order_not_cancelable")
+
+    async def test_refusals_hold_nothing(self, client: httpx2.AsyncClient, database: Database) -> None:
+        seller, product = await merchant_with(client)
+        _, other = await merchant_with_other(client)
+        buyer = await buyer_with_money(client, database, "buyer", 50_000)
+        url = "/api/v1/orders"
+        assert_problem(await keyed(seller, url, {"items": [line(product)], "expected_total": 9_900}), 422,
+                       "commerce.own_product")
+        assert_problem(await keyed(buyer, url, {"items": [line(product)], "expected_total": 9_000}), 409,
+                       "commerce.price_changed")
+        wrong = {"product_id": product["id"], "sku_id": other["skus"][0]["id"], "quantity": 1}
+        assert_problem(await keyed(buyer, url, {"items": [wrong], "expected_total": 100}), 404,
+                       "commerce.sku_not_found")  # a SKU of another product
+        assert_problem(await keyed(buyer, url, {"items": [line(product), line(other)], "expected_total": 10_000}), 422,
+                       "commerce.one_shop_per_order")
+        for quantity in (0, -1, 100):
+            r = await keyed(buyer, url, {"items": [line(product, quantity=quantity)], "expected_total": 9_900})
+            assert r.status_code == 422, r.text
+        assert_problem(await keyed(buyer, url, {"items": [line(product, 1, quantity=2)], "expected_total": 19_800}),
+                       409, "commerce.out_of_stock")
+        assert await stock(client, product) == 5 and await stock(client, product, 1) == 1
+        r = await client.get(f"/api/v1/products/{product['id']}")
+        assert r.json()["description"].startswith("<script>")  # kept as text: the pages escape it
+        await seller.client.patch(f"/api/v1/skus/{product['skus'][0]['id']}", json={"price": 8_800},
+                                  headers=seller.headers)
+        assert_problem(await keyed(buyer, url, {"items": [line(product)], "expected_total": 9_900}), 409,
+                       "commerce.price_changed")  # changed between looking and buying: nothing charged
+        r = await buyer.client.patch(f"/api/v1/skus/{product['skus'][0]['id']}", json={"stock": 999},
+                                     headers=buyer.headers)
+        assert_problem(r, 404, "commerce.sku_not_found")
+
+    async def test_the_last_item_goes_to_one_of_many_buyers(self, client: httpx2.AsyncClient,
+                                                             database: Database) -> None:
+        _, product = await merchant_with(client, stock=1)
+        buyers = [await buyer_with_money(client, database, f"buyer{n}", 10_000) for n in range(12)]
+        answers = await asyncio.gather(*(keyed(b, "/api/v1/orders", {"items": [line(product)],
+                                                                      "expected_total": 9_900}) for b in buyers))
+        codes = sorted(r.status_code for r in answers)
+        assert codes == [201] + [409] * 11, [r.text for r in answers if r.status_code not in (201, 409)]
+        assert await stock(client, product) == 0
+
+    async def test_an_unpaid_order_expires_and_gives_the_stock_back(self, client: httpx2.AsyncClient,
+                                                                    database: Database) -> None:
+        _, product = await merchant_with(client, stock=2)
+        buyer = await buyer_with_money(client, database, "buyer", 50_000)
+        first = (await keyed(buyer, "/api/v1/orders", {"items": [line(product)], "expected_total": 9_900})).json()
+        second = (await keyed(buyer, "/api/v1/orders", {"items": [line(product)], "expected_total": 9_900})).json()
+        assert await stock(client, product) == 0
+        r = await buyer.post(f"/api/v1/orders/{second['id']}/cancellation")
+        assert r.status_code == 200 and r.json()["status"] == "canceled"
+        assert await stock(client, product) == 1
+        clock.travel(16 * 60)
+        await jobs.drain(database)
+        assert (await buyer.get(f"/api/v1/orders/{first['id']}")).json()["status"] == "canceled"
+        assert await stock(client, product) == 2
+        assert_problem(await keyed(buyer, f"/api/v1/payments/intents/{first['intent_id']}/confirmation",
+                                   {"method": "wallet", "pin": PIN}), 409, "payments.intent_not_payable")
+
+
+async def merchant_with_other(client: httpx2.AsyncClient) -> tuple[User, dict[str, Any]]:
+    seller = await sign_up(client, "other_seller")
+    await seller.post("/api/v1/shops", json={"name": "另一家", "kind": "business"})
+    r = await seller.post("/api/v1/shops/mine/products", json={"title": "帆布袋", "skus": [
+        {"name": "白色", "price": 100, "stock": 3}]})
+    return seller, r.json()
+
+
+class TestShops:
+    async def test_a_brand_shop_sells_after_verification(self, client: httpx2.AsyncClient,
+                                                         database: Database) -> None:
+        brand = await sign_up(client, "brand")
+        r = await brand.post("/api/v1/shops", json={"name": "刷刷官方旗舰店", "kind": "brand"})
+        assert r.json()["status"] == "pending_verification"
+        assert_problem(await brand.post("/api/v1/shops", json={"name": "再开一家", "kind": "individual"}), 409,
+                       "commerce.shop_exists")
+        product = {"title": "T 恤", "skus": [{"name": "M", "price": 5_900, "stock": 10}]}
+        assert_problem(await brand.post("/api/v1/shops/mine/products", json=product), 403, "commerce.shop_not_open")
+        root = await make_admin(client, database)
+        assert_problem(await brand.client.put(f"/api/v1/admin/shops/{r.json()['id']}/verification",
+                                              json={"approve": True}, headers=brand.headers), 403,
+                       "auth.admin_required")
+        v = await root.client.put(f"/api/v1/admin/shops/{r.json()['id']}/verification",
+                                  json={"approve": True, "reason": "商标注册证已核验"}, headers=root.headers)
+        assert v.status_code == 200 and v.json()["status"] == "open"
+        assert (await brand.post("/api/v1/shops/mine/products", json=product)).status_code == 201
+        assert_problem(await brand.post("/api/v1/shops", json={"name": "x", "kind": "flea"}), 422,
+                       "request.invalid")
