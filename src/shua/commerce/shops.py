@@ -86,3 +86,14 @@ async def restock(db: AsyncSession, *, owner_id: int, sku_id: object, stock: int
     if price is not None:
         sku.price = price
     return sku
+
+
+async def products_of(db: AsyncSession, *, shop_id: int, limit: int = 50) -> list[tuple[Product, list[Sku]]]:
+    """A shop's products, newest first, each with its SKUs."""
+    found = list((await db.scalars(select(Product).where(Product.shop_id == shop_id)
+                                   .order_by(Product.id.desc()).limit(limit))).all())
+    skus = (await db.scalars(select(Sku).where(Sku.product_id.in_([p.id for p in found])).order_by(Sku.id))).all()
+    by_product: dict[int, list[Sku]] = {}
+    for sku in skus:
+        by_product.setdefault(sku.product_id, []).append(sku)
+    return [(p, by_product.get(p.id, [])) for p in found]

@@ -18,7 +18,7 @@ from shua.social import engagement_routes as engagement
 from shua.social import messaging_routes as messages
 from shua.social import moments_routes as moments
 from shua.social import routes as social
-from shua.web import media, ops, pages, payments_pages, search_pages, social_pages
+from shua.web import media, ops, pages, payments_pages, search_pages, shop_pages, social_pages
 
 
 def include_routers(app: FastAPI) -> None:
@@ -49,4 +49,5 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(social_pages.router)
     app.include_router(search_pages.router)
     app.include_router(payments_pages.router)
+    app.include_router(shop_pages.router)
     app.include_router(pages.router)

@@ -1,0 +1,32 @@
+// The product page: choose a SKU and a quantity, see the total, buy now (the order holds the
+// stock and sends you to Shua Pay's payment page).
+import { ApiError, bindForm, keyedPost, t, yuan } from "./shua.js";
+
+const root = document.getElementById("product");
+const form = document.getElementById("buy-form");
+
+function chosen() {
+  const sku = form.querySelector('input[name="sku_id"]:checked');
+  const quantity = Number(form.elements.quantity.value);
+  return { sku, quantity, total: sku && Number.isInteger(quantity) ? Number(sku.dataset.price) * quantity : 0 };
+}
+
+function showTotal() {
+  const { total } = chosen();
+  document.getElementById("buy-total").textContent = total ? t("js.order_total", { total: yuan(total) }) : "";
+}
+
+if (form) {
+  form.addEventListener("input", showTotal);
+  showTotal();
+  bindForm(form, async () => {
+    const { sku, quantity, total } = chosen();
+    if (!sku) throw new ApiError(422, { code: "commerce.out_of_stock" });
+    const order = await keyedPost(form, "/api/v1/orders", {
+      items: [{ product_id: root.dataset.product, sku_id: sku.value, quantity }],
+      expected_total: total,
+      ...(root.dataset.video ? { source_video_id: root.dataset.video } : {}),
+    });
+    window.location.assign(order.pay_url);
+  });
+}

@@ -1,0 +1,66 @@
+"""The shop's pages, first slice: a product page with its SKUs and 立即购买, the buyer's and the
+seller's order lists, and 我的小店 (open a shop, list products)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from shua.commerce import orders, shops
+from shua.commerce.errors import ProductNotFound, ShopNotFound
+from shua.commerce.routes import order_read, product_read
+from shua.web.deps import get_runtime
+from shua.web.pages import current_viewer, error_page, login_redirect, pick_locale, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/p/{product_id}", response_class=HTMLResponse)
+async def show_product(request: Request, product_id: str,
+                       v: Annotated[str | None, Query(max_length=20, description="the video it was found on")] = None,
+                       ) -> Response:
+    viewer = await current_viewer(request)
+    locale = pick_locale(request, viewer)
+    async with get_runtime(request).database.transaction(write=False) as db:
+        try:
+            number = int(product_id) if product_id.isdigit() and len(product_id) < 20 else None
+            product, shop, skus = await shops.product(db, product_id=number)
+        except ProductNotFound:
+            return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")
+    own = viewer is not None and viewer.me.id == shop.owner_id
+    if product.status != "on_sale" and not own:
+        return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")
+    return render(request, "product.html", viewer=viewer, locale=locale, title="product.title", tab=None,
+                  product=product_read(product, shop, skus), own=own,
+                  video_id=v if v and v.isdigit() else None)
+
+
+@router.get("/orders", response_class=HTMLResponse)
+async def show_orders(request: Request, role: Annotated[str, Query(max_length=10)] = "buyer") -> Response:
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return login_redirect(request)
+    chosen = "seller" if role == "seller" else "buyer"
+    async with get_runtime(request).database.transaction(write=False) as db:
+        found = [await order_read(db, o) for o in await orders.list_orders(db, user_id=viewer.me.id, role=chosen,
+                                                                            limit=50)]
+    return render(request, "orders.html", viewer=viewer, locale=pick_locale(request, viewer), title="orders.title",
+                  tab="me", orders=found, role=chosen)
+
+
+@router.get("/shop", response_class=HTMLResponse)
+async def show_my_shop(request: Request) -> Response:
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return login_redirect(request)
+    async with get_runtime(request).database.transaction(write=False) as db:
+        try:
+            shop = await shops.shop_of(db, owner_id=viewer.me.id)
+        except ShopNotFound:
+            shop = None
+        listed = [product_read(p, shop, skus) for p, skus in await shops.products_of(db, shop_id=shop.id)] \
+            if shop else []
+    return render(request, "shop.html", viewer=viewer, locale=pick_locale(request, viewer), title="shop.title",
+                  tab="me", shop=shop, products=listed)

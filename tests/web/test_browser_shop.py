@@ -1,0 +1,83 @@
+"""In Chromium, the shop's first loop: a merchant opens 我的小店 and lists a product with two
+SKUs; a buyer opens the product page, picks a SKU and quantity, buys now, pays on Shua Pay's
+page with the wallet, and 我的订单 shows it paid; the merchant sees the order."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any
+
+import pytest
+
+from shua.core.db import Database
+from tests.web.conftest import Tab
+from tests.web.test_browser import sign_up, snap
+from tests.web.test_browser_pay import PIN, bind_card_and_pin, settle_bank
+
+pytestmark = pytest.mark.browser
+
+with contextlib.suppress(ImportError):
+    from playwright.async_api import expect
+
+
+class TestShopJourney:
+    async def test_list_buy_pay_and_see_the_order(self, new_tab: Any, database: Database) -> None:
+        seller_tab: Tab = await new_tab()
+        seller = seller_tab.page
+        await sign_up(seller, "shopkeeper", nickname="店主")
+        await seller.get_by_role("link", name="我的小店").click()
+        await seller.get_by_label("店铺名称").fill("小林的杂货铺")
+        await seller.get_by_role("button", name="立即开店").click()
+        await expect(seller.locator("#shop-status")).to_have_text("营业中")
+        await seller.get_by_label("商品标题").fill("手冲咖啡壶")
+        await seller.get_by_label("商品描述").fill("304 不锈钢\n<b>送滤纸</b>")
+        await seller.locator("#sku-0-name").fill("银色 600ml")
+        await seller.locator("#sku-0-price").fill("99")
+        await seller.locator("#sku-0-stock").fill("5")
+        await seller.locator("#sku-1-name").fill("黑色 600ml")
+        await seller.locator("#sku-1-price").fill("109.5")
+        await seller.locator("#sku-1-stock").fill("1")
+        await seller.get_by_role("button", name="上架", exact=True).click()
+        await expect(seller.locator("#shop-products")).to_contain_text("手冲咖啡壶")
+        await snap(seller, "zh-CN-shop")
+        await seller.get_by_role("link", name="手冲咖啡壶").click()
+        await expect(seller).to_have_url(re.compile(r"/p/\d+$"))
+        product_url = seller.url
+
+        buyer_tab: Tab = await new_tab()
+        buyer = buyer_tab.page
+        await sign_up(buyer, "shopper", nickname="买家")
+        await bind_card_and_pin(buyer, database, "13800138000")
+        await buyer.get_by_role("button", name="充值", exact=True).click()
+        await buyer.locator("#topup-amount").fill("300")
+        await buyer.locator("#topup-pin").fill(PIN)
+        await buyer.get_by_role("button", name="从银行卡充值").click()
+        await expect(buyer.locator("#money-status")).to_have_text("银行处理中…")
+        await settle_bank(database)
+        await expect(buyer.locator("#wallet-balance")).to_have_text("¥300.00", timeout=15_000)
+
+        await buyer.goto(product_url)
+        await expect(buyer.get_by_role("heading", name="手冲咖啡壶")).to_be_visible()
+        await expect(buyer.locator(".product__description")).to_contain_text("<b>送滤纸</b>")  # text, not markup
+        await buyer.get_by_label("银色 600ml").check()
+        await buyer.get_by_label("数量").fill("2")
+        await expect(buyer.locator("#buy-total")).to_have_text("合计 ¥198.00")
+        await snap(buyer, "zh-CN-product")
+        await buyer.get_by_role("button", name="立即购买").click()
+        await expect(buyer).to_have_url(re.compile(r"/pay/\d+$"))
+        await expect(buyer.locator("#pay-amount")).to_have_text("¥198.00")
+        await buyer.get_by_label("支付密码").fill(PIN)
+        await buyer.get_by_role("button", name="付款 ¥198.00").click()
+        await expect(buyer.locator("#pay-status")).to_have_text("已付款")
+        await settle_bank(database)  # the worker's part: the payment's event marks the order paid
+        await buyer.goto("/orders")
+        await expect(buyer.locator("#orders > li").first).to_contain_text("手冲咖啡壶 · 银色 600ml ×2")
+        await expect(buyer.locator("#orders [data-status]").first).to_have_text("已付款")
+        await snap(buyer, "zh-CN-orders")
+
+        await seller.goto("/orders?role=seller")
+        await expect(seller.get_by_role("heading", name="店铺订单")).to_be_visible()
+        await expect(seller.locator("#orders [data-status]").first).to_have_text("已付款")
+        await seller.goto(product_url)
+        await expect(seller.get_by_text("这是你的商品。")).to_be_visible()
