@@ -80,7 +80,7 @@ def settings(database_url: str, var_dir: Path) -> Settings:
         feed_retrain_hours=0,  # the var folder is shared by the run: a model trained by one test would steer others
         # `shua demo` (run in-process by the CLI tests) sets SHUA_SIMBANK_DELAY_SECONDS for the
         # servers it starts; tests choose their bank's delays themselves.
-        simbank_delay_seconds=0, simbank_duplicate_rate=0, simbank_decline_rate=0,
+        simbank_delay_seconds=0, simbank_duplicate_rate=0, simbank_decline_rate=0, carrier_step_seconds=0,
         _env_file=None,  # type: ignore[call-arg]
     )
 

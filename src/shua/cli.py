@@ -120,6 +120,7 @@ def demo(
 
     os.environ.setdefault("SHUA_DEV_INBOX", "1")
     os.environ.setdefault("SHUA_SIMBANK_DELAY_SECONDS", "2")  # a top-up shows 处理中 for a moment
+    os.environ.setdefault("SHUA_CARRIER_STEP_SECONDS", "20")  # a shipped parcel arrives in a minute or so
     get_settings.cache_clear()
 
     from shua.demo import ADMIN_PASSWORD, DEMO_PASSWORD, seed

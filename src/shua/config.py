@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     simbank_delay_seconds: float = Field(default=0.0, ge=0, le=3600)
     simbank_duplicate_rate: float = Field(default=0.0, ge=0, le=1)
     simbank_decline_rate: float = Field(default=0.0, ge=0, le=1)
+    # The simulated carrier reports a parcel's next step this often; a delivered order completes by
+    # itself this many days later unless its buyer confirms first (自动确认收货).
+    carrier_step_seconds: float = Field(default=0.0, ge=0, le=86_400)
+    order_confirm_days: float = Field(default=7.0, ge=0, le=60)
     # The platform's commission on payments released from escrow, in basis points (100 = 1 %).
     platform_fee_bps: int = Field(default=100, ge=0, le=5000)
     search_rate: str = "120/minute"  # per user or client address: searches, and separately suggestions

@@ -24,6 +24,9 @@ PIN = "135790"
 
 
 async def keyed(user: User, url: str, body: dict[str, Any], key: str | None = None) -> httpx2.Response:
+    """POST with an Idempotency-Key; a checkout goes to the buyer's address (a merchant's: none)."""
+    if url == "/api/v1/orders":
+        body = {"address_id": getattr(user, "address", "1"), **body}
     return await user.client.post(url, json=body, headers={**user.headers, "Idempotency-Key": key or str(uuid.uuid4())})
 
 
@@ -42,6 +45,10 @@ async def merchant_with(client: httpx2.AsyncClient, stock: int = 5, price: int =
 async def buyer_with_money(client: httpx2.AsyncClient, database: Database, handle: str, amount: int) -> User:
     buyer = await sign_up(client, handle)
     await buyer.client.put("/api/v1/wallet/pin", json={"pin": PIN}, headers=buyer.headers)
+    r = await buyer.post("/api/v1/addresses", json={"name": "王小明", "phone": "13800138000",
+                                                    "region": "四川省 成都市 武侯区", "detail": "人民南路四段 1 号"})
+    assert r.status_code == 201, r.text
+    buyer.address = r.json()["id"]  # type: ignore[attr-defined]
     async with database.transaction() as db:
         bank = await ledger.account(db, BANK_CLEARING)
         await ledger.move(db, kind="top_up", source=bank, amount=amount,
@@ -90,8 +97,16 @@ class TestCheckout:
         _, other = await merchant_with_other(client)
         buyer = await buyer_with_money(client, database, "buyer", 50_000)
         url = "/api/v1/orders"
+        assert_problem(await keyed(seller, url, {"items": [line(product)], "expected_total": 9_900}), 404,
+                       "commerce.address_not_found")  # no address of theirs
+        r = await seller.post("/api/v1/addresses", json={"name": "林", "phone": "13900139000", "region": "北京市",
+                                                         "detail": "1 号"})
+        seller.address = r.json()["id"]  # type: ignore[attr-defined]
         assert_problem(await keyed(seller, url, {"items": [line(product)], "expected_total": 9_900}), 422,
                        "commerce.own_product")
+        assert_problem(await keyed(buyer, url, {"items": [line(product)], "expected_total": 9_900,
+                                                "address_id": seller.address}), 404,  # type: ignore[attr-defined]
+                       "commerce.address_not_found")  # someone else's address
         assert_problem(await keyed(buyer, url, {"items": [line(product)], "expected_total": 9_000}), 409,
                        "commerce.price_changed")
         wrong = {"product_id": product["id"], "sku_id": other["skus"][0]["id"], "quantity": 1}
@@ -171,3 +186,70 @@ class TestShops:
         assert (await brand.post("/api/v1/shops/mine/products", json=product)).status_code == 201
         assert_problem(await brand.post("/api/v1/shops", json={"name": "x", "kind": "flea"}), 422,
                        "request.invalid")
+
+
+async def paid_order(client: httpx2.AsyncClient, database: Database) -> tuple[User, User, dict[str, Any]]:
+    seller, product = await merchant_with(client)
+    buyer = await buyer_with_money(client, database, "buyer", 50_000)
+    order = (await keyed(buyer, "/api/v1/orders", {"items": [line(product)], "expected_total": 9_900})).json()
+    r = await keyed(buyer, f"/api/v1/payments/intents/{order['intent_id']}/confirmation",
+                    {"method": "wallet", "pin": PIN})
+    assert r.status_code == 200, r.text
+    await jobs.drain(database)
+    return seller, buyer, order
+
+
+async def wallet_of(user: User) -> int:
+    return int((await user.get("/api/v1/wallet")).json()["balance"])
+
+
+class TestFulfilment:
+    async def test_ship_track_deliver_confirm_and_the_merchant_is_paid(self, app: Any, client: httpx2.AsyncClient,
+                                                                        database: Database) -> None:
+        seller, buyer, order = await paid_order(client, database)
+        url = f"/api/v1/orders/{order['id']}"
+        assert (await buyer.get(url)).json()["ship_to"]["region"] == "四川省 成都市 武侯区"
+        ship = {"carrier": "sf", "tracking_number": "SF1234567890"}
+        assert_problem(await buyer.post(f"{url}/shipment", json=ship), 404, "commerce.order_not_found")
+        assert_problem(await seller.post(f"{url}/shipment", json={**ship, "carrier": "pigeon"}), 422, "request.invalid")
+        assert_problem(await keyed(buyer, f"/api/v1/payments/intents/{order['intent_id']}/release", {}), 409,
+                       "payments.released_with_order")  # no paying out around the order
+        r = await seller.post(f"{url}/shipment", json=ship)
+        assert r.status_code == 200 and r.json()["status"] == "shipped", r.text
+        assert_problem(await seller.post(f"{url}/shipment", json=ship), 409, "commerce.order_not_shippable")
+        await jobs.drain(database)  # the simulated carrier's four steps
+        found = (await buyer.get(url)).json()
+        assert found["status"] == "delivered"
+        assert [e["status"] for e in found["timeline"]] == ["delivered", "out_for_delivery", "in_transit", "picked_up"]
+        assert await wallet_of(seller) == 0  # still in escrow
+        r = await buyer.post(f"{url}/receipt")
+        assert r.status_code == 200 and r.json()["status"] == "completed"
+        fee = 9_900 * app.state.runtime.settings.platform_fee_bps // 10_000
+        assert await wallet_of(seller) == 9_900 - fee
+        assert_problem(await buyer.post(f"{url}/receipt"), 409, "commerce.order_not_confirmable")
+        async with database.transaction(write=False) as db:
+            assert (await ledger.verify(db)).ok
+
+    async def test_a_delivered_order_confirms_itself(self, client: httpx2.AsyncClient, database: Database) -> None:
+        seller, buyer, order = await paid_order(client, database)
+        await seller.post(f"/api/v1/orders/{order['id']}/shipment", json={"carrier": "jd", "tracking_number": "JD0001"})
+        await jobs.drain(database)
+        clock.travel(8 * 86_400)
+        await jobs.drain(database)
+        assert (await buyer.get(f"/api/v1/orders/{order['id']}")).json()["status"] == "completed"
+        assert await wallet_of(seller) == 9_801
+
+
+class TestAddresses:
+    async def test_the_book_and_its_default(self, client: httpx2.AsyncClient) -> None:
+        alice, bob = await sign_up(client, "alice"), await sign_up(client, "bob")
+        base = {"name": "A", "phone": "13800138000", "region": "上海市", "detail": "1 号"}
+        first = (await alice.post("/api/v1/addresses", json=base)).json()
+        second = (await alice.post("/api/v1/addresses", json={**base, "detail": "2 号", "default": True})).json()
+        assert first["is_default"] is True and second["is_default"] is True
+        book = (await alice.get("/api/v1/addresses")).json()
+        assert [a["id"] for a in book] == [second["id"], first["id"]] and book[1]["is_default"] is False
+        assert (await alice.post("/api/v1/addresses", json={**base, "phone": "call me"})).status_code == 422
+        assert_problem(await bob.client.delete(f"/api/v1/addresses/{first['id']}", headers=bob.headers), 404,
+                       "commerce.address_not_found")
+        assert (await alice.client.delete(f"/api/v1/addresses/{first['id']}", headers=alice.headers)).status_code == 204

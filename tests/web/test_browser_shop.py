@@ -1,6 +1,7 @@
 """In Chromium, the shop's first loop: a merchant opens 我的小店 and lists a product with two
-SKUs; a buyer opens the product page, picks a SKU and quantity, buys now, pays on Shua Pay's
-page with the wallet, and 我的订单 shows it paid; the merchant sees the order."""
+SKUs; a buyer opens the product page, adds an address, picks a SKU and quantity, buys now, pays
+on Shua Pay's page with the wallet; the merchant ships it, the carrier's steps arrive, the buyer
+confirms receipt and the merchant's wallet holds the money less the commission."""
 
 from __future__ import annotations
 
@@ -59,6 +60,12 @@ class TestShopJourney:
 
         await buyer.goto(product_url)
         await expect(buyer.get_by_role("heading", name="手冲咖啡壶")).to_be_visible()
+        await buyer.get_by_label("收货人").fill("王小明")
+        await buyer.get_by_label("手机号").fill("13800138000")
+        await buyer.get_by_label("所在地区（省 市 区）").fill("四川省 成都市 武侯区")
+        await buyer.get_by_label("详细地址").fill("人民南路四段 1 号")
+        await buyer.get_by_role("button", name="保存地址").click()
+        await expect(buyer.get_by_label("寄送至")).to_contain_text("王小明")
         await expect(buyer.locator(".product__description")).to_contain_text("<b>送滤纸</b>")  # text, not markup
         await buyer.get_by_label("银色 600ml").check()
         await buyer.get_by_label("数量").fill("2")
@@ -74,10 +81,22 @@ class TestShopJourney:
         await buyer.goto("/orders")
         await expect(buyer.locator("#orders > li").first).to_contain_text("手冲咖啡壶 · 银色 600ml ×2")
         await expect(buyer.locator("#orders [data-status]").first).to_have_text("已付款")
-        await snap(buyer, "zh-CN-orders")
 
         await seller.goto("/orders?role=seller")
         await expect(seller.get_by_role("heading", name="店铺订单")).to_be_visible()
         await expect(seller.locator("#orders [data-status]").first).to_have_text("已付款")
+        await seller.get_by_label("快递公司").select_option(label="顺丰速运")
+        await seller.get_by_label("运单号").fill("SF1234567890")
+        await seller.get_by_role("button", name="发货").click()
+        await expect(seller.locator("#orders [data-status]").first).to_have_text("已发货")
+        await settle_bank(database)  # the simulated carrier's steps
+        await buyer.reload()
+        await expect(buyer.locator("#orders [data-status]").first).to_have_text("已签收")
+        await expect(buyer.locator(".orders__timeline")).to_contain_text("已签收")
+        await snap(buyer, "zh-CN-orders-delivered")
+        await buyer.get_by_role("button", name="确认收货").click()
+        await expect(buyer.locator("#orders [data-status]").first).to_have_text("已完成")
+        await seller.goto("/wallet")
+        await expect(seller.locator("#wallet-balance")).to_have_text("¥196.02")  # ¥198 less the 1 % commission
         await seller.goto(product_url)
         await expect(seller.get_by_text("这是你的商品。")).to_be_visible()

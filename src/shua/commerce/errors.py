@@ -58,3 +58,23 @@ class OrderNotFound(NotFound):
 class OrderNotCancelable(Conflict):
     code = "commerce.order_not_cancelable"
     title = "Only an unpaid order can be canceled"
+
+
+class AddressNotFound(NotFound):
+    code = "commerce.address_not_found"
+    title = "No such address in your address book"
+
+
+class OrderNotShippable(Conflict):
+    code = "commerce.order_not_shippable"
+    title = "Only a paid order can be shipped"
+
+
+class OrderNotConfirmable(Conflict):
+    code = "commerce.order_not_confirmable"
+    title = "Only a shipped or delivered order can be confirmed"
+
+
+class UnknownCarrier(InvalidRequest):
+    code = "commerce.unknown_carrier"
+    title = "Not a carrier we know"

@@ -6,8 +6,9 @@ constraint stands behind it."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shua.core import clock
@@ -19,8 +20,11 @@ INDIVIDUAL, BUSINESS, BRAND = "individual", "business", "brand"
 SHOP_KINDS = (INDIVIDUAL, BUSINESS, BRAND)
 OPEN, PENDING_VERIFICATION, REJECTED = "open", "pending_verification", "rejected"
 
-# Orders: created (stock held, waiting for payment) → paid → … ; canceled gives the stock back.
-CREATED, PAID, CANCELED = "created", "paid", "canceled"
+# Orders: created (stock held, waiting for payment) → paid → shipped → delivered → completed
+# (the buyer confirmed, or the confirmation window passed: the merchant is paid); canceled gives
+# the stock back.
+CREATED, PAID, SHIPPED, DELIVERED, COMPLETED, CANCELED = (
+    "created", "paid", "shipped", "delivered", "completed", "canceled")
 
 
 class Shop(Base):
@@ -75,9 +79,44 @@ class Order(Base):
     intent_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     source_video_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the video its cart was on
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # unpaid by then: canceled, stock back
+    ship_to: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the address as it was at checkout
+    carrier: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    tracking_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     canceled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Address(Base):
+    """An entry of a buyer's address book (收货地址)."""
+
+    __tablename__ = "addresses"
+    __table_args__ = (Index("ix_addresses_user", "user_id", "id"),)
+
+    id: Mapped[int] = id_column()
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(30))
+    phone: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str] = mapped_column(String(60))  # 省 市 区
+    detail: Mapped[str] = mapped_column(String(120))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+
+class ShipmentEvent(Base):
+    """A step of an order's parcel, as the carrier reported it (物流轨迹)."""
+
+    __tablename__ = "shipment_events"
+    __table_args__ = (Index("ix_shipment_events_order", "order_id", "at"),)
+
+    id: Mapped[int] = id_column()
+    order_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("orders.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))  # picked_up | in_transit | out_for_delivery | delivered
+    description: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class OrderItem(Base):

@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shua.commerce import addresses
 from shua.commerce.errors import (
     BuyingFromYourself,
     OneShopPerOrder,
@@ -41,11 +42,12 @@ class Line:
     product_id: int | None = None  # when given, the SKU must be one of this product's
 
 
-async def checkout(db: AsyncSession, *, buyer_id: int, lines: list[Line], expected_total: int,
+async def checkout(db: AsyncSession, *, buyer_id: int, lines: list[Line], expected_total: int, address_id: object,
                    source_video_id: int | None = None) -> Order:
     """Hold the stock and open the payment. Refused, with nothing held: an unknown SKU, one of
     another product, a product off sale or of a closed shop, two shops, your own shop, a total
     other than the buyer saw (the price changed), not enough stock."""
+    ship_to = addresses.snapshot(await addresses.own(db, user_id=buyer_id, address_id=address_id))
     wanted: dict[int, int] = {}
     for line in lines:
         if line.quantity <= 0:
@@ -80,14 +82,15 @@ async def checkout(db: AsyncSession, *, buyer_id: int, lines: list[Line], expect
             raise OutOfStock(sku_id=str(sku_id))  # the caller's transaction rolls back what was taken
     now = clock.utcnow()
     order = Order(id=new_id(), buyer_id=buyer_id, shop_id=shop.id, status=CREATED, total=total, currency="CNY",
-                  source_video_id=source_video_id, expires_at=now + PAYMENT_WINDOW, created_at=now)
+                  source_video_id=source_video_id, expires_at=now + PAYMENT_WINDOW, ship_to=ship_to,
+                  created_at=now)
     db.add(order)
     for sku_id, quantity in wanted.items():
         sku, product, _ = found[sku_id]
         db.add(OrderItem(id=new_id(), order_id=order.id, sku_id=sku_id, product_id=product.id, title=product.title,
                          sku_name=sku.name, price=sku.price, quantity=quantity))
     titles = "、".join(dict.fromkeys(found[s][1].title for s in wanted))
-    intent = await intents.create(db, payee_id=shop.owner_id, payer_id=buyer_id, amount=total,
+    intent = await intents.create(db, payee_id=shop.owner_id, payer_id=buyer_id, amount=total, auto_release=False,
                                   description=titles[:200], reference=f"order:{order.id}")
     order.intent_id = intent.id
     await db.flush()

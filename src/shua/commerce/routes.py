@@ -11,10 +11,12 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shua.commerce import orders, shops
-from shua.commerce.models import SHOP_KINDS, Order, Product, Shop, Sku
+from shua.commerce import addresses, fulfilment, orders, shops
+from shua.commerce.logistics import CARRIERS, CarrierConnector, SimulatedCarrier
+from shua.commerce.models import SHOP_KINDS, Address, Order, Product, Shop, Sku
 from shua.core.ids import ID
 from shua.core.text import Line
+from shua.runtime import Runtime
 from shua.web.deps import DB, AdminAuth, CurrentAuth, RuntimeDep, StreamingAuth
 from shua.web.idempotent import IdempotencyKeyHeader, respond
 
@@ -25,6 +27,15 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     for code in (400, 401, 403, 404, 409, 422, 429)
 }
 Price = Annotated[int, Field(gt=0, le=10**10, description="Fen")]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9]{7,15}$")]
+
+
+def carrier_of(runtime: Runtime) -> CarrierConnector:
+    """The simulated carrier unless a deployment installed a real connector."""
+    found = runtime.extras.get("carrier")
+    if found is None:
+        found = runtime.extras["carrier"] = SimulatedCarrier(step_seconds=runtime.settings.carrier_step_seconds)
+    return found  # type: ignore[return-value]
 Stock = Annotated[int, Field(ge=0, le=1_000_000)]
 
 
@@ -90,6 +101,7 @@ class OrderLine(BaseModel):
 class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     items: list[OrderLine] = Field(min_length=1, max_length=20)
+    address_id: ID = Field(description="From your address book: where it goes")
     expected_total: Price = Field(description="The total the buyer saw; another one means the price changed")
     source_video_id: ID | None = Field(default=None, description="The video whose cart it came from")
 
@@ -103,6 +115,36 @@ class OrderItemRead(BaseModel):
     quantity: int
 
 
+class AddressCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Line(30, min_length=1)  # type: ignore[valid-type]
+    phone: Phone
+    region: Line(60, min_length=1) = Field(description="省 市 区")  # type: ignore[valid-type]
+    detail: Line(120, min_length=1)  # type: ignore[valid-type]
+    default: bool = False
+
+
+class AddressRead(BaseModel):
+    id: ID
+    name: str
+    phone: str
+    region: str
+    detail: str
+    is_default: bool
+
+
+class ShipmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    carrier: Literal[tuple(CARRIERS)]  # type: ignore[valid-type]
+    tracking_number: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{6,40}$")]
+
+
+class TrackRead(BaseModel):
+    status: str
+    description: str
+    at: datetime
+
+
 class OrderRead(BaseModel):
     id: ID
     shop_id: ID
@@ -113,6 +155,10 @@ class OrderRead(BaseModel):
     intent_id: ID | None
     pay_url: str | None = Field(description="Where the buyer pays it (Shua Pay's payment page)")
     items: list[OrderItemRead]
+    ship_to: dict[str, str]
+    carrier: str | None
+    tracking_number: str | None
+    timeline: list[TrackRead] = Field(description="The parcel's steps, newest first")
     expires_at: datetime
     created_at: datetime
 
@@ -128,13 +174,21 @@ def product_read(product: Product, shop: Shop, skus: list[Sku]) -> ProductRead:
                        skus=[SkuRead(id=s.id, name=s.name, price=s.price, stock=s.stock) for s in skus])
 
 
+def address_read(a: Address) -> AddressRead:
+    return AddressRead(id=a.id, name=a.name, phone=a.phone, region=a.region, detail=a.detail, is_default=a.is_default)
+
+
 async def order_read(db: AsyncSession, order: Order) -> OrderRead:
     items = await orders.items_of(db, order_id=order.id)
+    track = await fulfilment.timeline(db, order_id=order.id)
     return OrderRead(id=order.id, shop_id=order.shop_id, buyer_id=order.buyer_id, status=order.status,
                      total=order.total, currency=order.currency, intent_id=order.intent_id,
                      pay_url=f"/pay/{order.intent_id}" if order.intent_id and order.status == "created" else None,
                      items=[OrderItemRead(product_id=i.product_id, sku_id=i.sku_id, title=i.title, sku_name=i.sku_name,
                                           price=i.price, quantity=i.quantity) for i in items],
+                     ship_to={k: str(v) for k, v in (order.ship_to or {}).items()}, carrier=order.carrier,
+                     tracking_number=order.tracking_number,
+                     timeline=[TrackRead(status=e.status, description=e.description, at=e.at) for e in track],
                      expires_at=order.expires_at, created_at=order.created_at)
 
 
@@ -179,7 +233,7 @@ async def create_order(body: OrderCreate, request: Request, auth: StreamingAuth,
 
     async def work(db: AsyncSession) -> tuple[int, Any]:
         order = await orders.checkout(db, buyer_id=auth.user.id, expected_total=body.expected_total,
-                                      source_video_id=body.source_video_id,
+                                      source_video_id=body.source_video_id, address_id=body.address_id,
                                       lines=[orders.Line(sku_id=i.sku_id, quantity=i.quantity, product_id=i.product_id)
                                              for i in body.items])
         return 201, (await order_read(db, order)).model_dump(mode="json")
@@ -205,6 +259,40 @@ async def read_order(order_id: ID, auth: CurrentAuth, db: DB) -> OrderRead:
 async def cancel_order(order_id: ID, auth: CurrentAuth, db: DB) -> OrderRead:
     """Cancel an unpaid order: the stock goes back."""
     return await order_read(db, await orders.cancel(db, order_id=order_id, user_id=auth.user.id))
+
+
+@router.post("/orders/{order_id}/shipment", responses=PROBLEMS)
+async def ship_order(order_id: ID, body: ShipmentCreate, auth: CurrentAuth, db: DB, runtime: RuntimeDep) -> OrderRead:
+    """The merchant ships a paid order (发货): carrier and tracking number; the timeline follows."""
+    order = await fulfilment.ship(db, carrier_connector=carrier_of(runtime), owner_id=auth.user.id, order_id=order_id,
+                                  carrier=body.carrier, tracking_number=body.tracking_number)
+    return await order_read(db, order)
+
+
+@router.post("/orders/{order_id}/receipt", responses=PROBLEMS)
+async def confirm_receipt(order_id: ID, auth: CurrentAuth, db: DB, runtime: RuntimeDep) -> OrderRead:
+    """The buyer confirms receipt (确认收货): the order completes and the merchant is paid."""
+    order = await fulfilment.confirm_receipt(db, order_id=order_id, user_id=auth.user.id,
+                                             fee_bps=runtime.settings.platform_fee_bps)
+    return await order_read(db, order)
+
+
+@router.get("/addresses", responses=PROBLEMS)
+async def list_addresses(auth: CurrentAuth, db: DB) -> list[AddressRead]:
+    """Your address book, the default first."""
+    return [address_read(a) for a in await addresses.list_of(db, user_id=auth.user.id)]
+
+
+@router.post("/addresses", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
+async def add_address(body: AddressCreate, auth: CurrentAuth, db: DB) -> AddressRead:
+    return address_read(await addresses.add(db, user_id=auth.user.id, name=body.name, phone=body.phone,
+                                            region=body.region, detail=body.detail, default=body.default))
+
+
+@router.delete("/addresses/{address_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PROBLEMS)
+async def remove_address(address_id: ID, auth: CurrentAuth, db: DB) -> Response:
+    await addresses.remove(db, user_id=auth.user.id, address_id=address_id)
+    return Response(status_code=204)
 
 
 class Verification(BaseModel):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from shua.commerce import orders
-from shua.commerce.errors import OrderNotCancelable, OrderNotFound
+from shua import runtime
+from shua.commerce import fulfilment, logistics, orders
+from shua.commerce.errors import OrderNotCancelable, OrderNotConfirmable, OrderNotFound
 from shua.core.db import Database
 from shua.core.jobs import subscribe, task
 
@@ -26,6 +27,24 @@ async def expire_order(database: Database, payload: dict[str, Any]) -> None:
             await orders.cancel(db, order_id=int(payload["order_id"]))
         except (OrderNotCancelable, OrderNotFound):
             return  # paid, or canceled already
+
+
+@task(logistics.STEP_TASK, max_attempts=20, backoff_seconds=30)
+async def carrier_step(database: Database, payload: dict[str, Any]) -> None:
+    async with database.transaction() as db:
+        await fulfilment.carrier_step(db, order_id=int(payload["order_id"]), step=int(payload["step"]),
+                                      confirm_days=runtime.current().settings.order_confirm_days)
+
+
+@task(fulfilment.CONFIRM_TASK, max_attempts=20, backoff_seconds=60)
+async def auto_confirm(database: Database, payload: dict[str, Any]) -> None:
+    """Delivered and not confirmed within the window: completed as if the buyer had."""
+    async with database.transaction() as db:
+        try:
+            await fulfilment.confirm_receipt(db, order_id=int(payload["order_id"]),
+                                             fee_bps=runtime.current().settings.platform_fee_bps)
+        except (OrderNotConfirmable, OrderNotFound):
+            return  # confirmed already (or after-sales took it elsewhere)
 
 
 subscribe("payments.intent_succeeded", "commerce.intent_succeeded")

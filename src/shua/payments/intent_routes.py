@@ -65,6 +65,8 @@ class IntentRead(BaseModel):
     amount_refunded: int
     fee: int
     released: bool = Field(description="Paid out of escrow to the payee")
+    payer_releases: bool = Field(description="The payer releases it (a payment request); an order's goes with "
+                                             "the order")
     payee: Party | None
     payer: Party | None
     you_are: str = Field(description="payee, payer, or viewer (holding the link)")
@@ -90,6 +92,7 @@ async def intent_read(db: AsyncSession, intent: PaymentIntent, user_id: int) -> 
     return IntentRead(id=intent.id, amount=intent.amount, currency=intent.currency, description=intent.description,
                       status=intent.status, method=intent.method, failure_code=intent.failure_code,
                       amount_refunded=intent.amount_refunded, fee=intent.fee, released=intent.released_at is not None,
+                      payer_releases=intent.auto_release,
                       payee=party(intent.payee_id), payer=party(intent.payer_id), you_are=you, link=link,
                       refunds=[refund_read(r) for r in await intents.refunds_of(db, intent_id=intent.id)],
                       created_at=intent.created_at)

@@ -72,6 +72,11 @@ class NotRefundable(Conflict):
     title = "Only a succeeded payment can be refunded"
 
 
+class ReleasedWithItsOrder(Conflict):
+    code = "payments.released_with_order"
+    title = "This payment is paid out when its order completes (confirm receipt on the order)"
+
+
 class AlreadyReleased(Conflict):
     code = "payments.already_released"
     title = "This payment has already been released to the payee"
@@ -83,7 +88,7 @@ def fee_of(amount: int, fee_bps: int) -> int:
 
 
 async def create(db: AsyncSession, *, payee_id: int, amount: int, currency: str = "CNY", description: str = "",
-                 reference: str = "", payer_id: int | None = None) -> PaymentIntent:
+                 reference: str = "", payer_id: int | None = None, auto_release: bool = True) -> PaymentIntent:
     """A payment waiting for its payer: named (an order's buyer) or, left open, whoever pays
     first through its link (a payment request, 收款)."""
     ledger.check_amount(amount, currency)
@@ -93,7 +98,7 @@ async def create(db: AsyncSession, *, payee_id: int, amount: int, currency: str 
     intent = PaymentIntent(payee_id=payee_id, payer_id=payer_id, secret=secrets.token_urlsafe(16)[:22],
                            amount=amount, currency=currency, description=description[:200],
                            reference=reference[:80], status=REQUIRES_CONFIRMATION, amount_refunded=0, fee=0,
-                           created_at=now, updated_at=now)
+                           auto_release=auto_release, created_at=now, updated_at=now)
     db.add(intent)
     await db.flush()
     await jobs.publish(db, "payments.intent_created", {"intent_id": str(intent.id), "payee_id": str(payee_id),
@@ -150,8 +155,9 @@ async def confirm(db: AsyncSession, *, user_id: int, intent_id: object, method: 
 
 async def _succeeded(db: AsyncSession, intent: PaymentIntent) -> None:
     intent.status, intent.updated_at = SUCCEEDED, clock.utcnow()
-    await jobs.enqueue(db, RELEASE_TASK, {"intent_id": str(intent.id)},
-                       run_at=clock.utcnow() + timedelta(days=ESCROW_DAYS))
+    if intent.auto_release:
+        await jobs.enqueue(db, RELEASE_TASK, {"intent_id": str(intent.id)},
+                           run_at=clock.utcnow() + timedelta(days=ESCROW_DAYS))
     await jobs.publish(db, "payments.intent_succeeded", {
         "intent_id": str(intent.id), "payer_id": str(intent.payer_id), "payee_id": str(intent.payee_id),
         "amount": intent.amount, "reference": intent.reference})
@@ -192,6 +198,8 @@ async def release(db: AsyncSession, *, intent_id: int, fee_bps: int, user_id: in
         raise NotRefundable(state=intent.status)
     if intent.released_at is not None:
         raise AlreadyReleased()
+    if user_id is not None and not intent.auto_release:
+        raise ReleasedWithItsOrder()
     kept = intent.amount - intent.amount_refunded
     intent.fee, intent.released_at, intent.updated_at = fee_of(kept, fee_bps), clock.utcnow(), clock.utcnow()
     escrow = await ledger.account(db, ESCROW, intent.currency, owner_id=intent.payee_id)

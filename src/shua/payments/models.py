@@ -194,6 +194,9 @@ class PaymentIntent(Base):
     failure_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
     amount_refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     fee: Mapped[int] = mapped_column(BigInteger, default=0)  # the platform's, taken at release
+    # Released by itself after the escrow period (a payment request); an order's waits for its
+    # completion instead.
+    auto_release: Mapped[bool] = mapped_column(Boolean, default=True)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)

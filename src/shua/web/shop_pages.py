@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from shua.commerce import orders, shops
+from shua.commerce import addresses, orders, shops
 from shua.commerce.errors import ProductNotFound, ShopNotFound
-from shua.commerce.routes import order_read, product_read
+from shua.commerce.logistics import CARRIERS
+from shua.commerce.routes import address_read, order_read, product_read
 from shua.web.deps import get_runtime
 from shua.web.pages import current_viewer, error_page, login_redirect, pick_locale, render
 
@@ -29,11 +30,12 @@ async def show_product(request: Request, product_id: str,
             product, shop, skus = await shops.product(db, product_id=number)
         except ProductNotFound:
             return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")
+        book = [address_read(a) for a in await addresses.list_of(db, user_id=viewer.me.id)] if viewer else []
     own = viewer is not None and viewer.me.id == shop.owner_id
     if product.status != "on_sale" and not own:
         return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")
     return render(request, "product.html", viewer=viewer, locale=locale, title="product.title", tab=None,
-                  product=product_read(product, shop, skus), own=own,
+                  product=product_read(product, shop, skus), own=own, addresses=book,
                   video_id=v if v and v.isdigit() else None)
 
 
@@ -47,7 +49,7 @@ async def show_orders(request: Request, role: Annotated[str, Query(max_length=10
         found = [await order_read(db, o) for o in await orders.list_orders(db, user_id=viewer.me.id, role=chosen,
                                                                             limit=50)]
     return render(request, "orders.html", viewer=viewer, locale=pick_locale(request, viewer), title="orders.title",
-                  tab="me", orders=found, role=chosen)
+                  tab="me", orders=found, role=chosen, carriers=CARRIERS)
 
 
 @router.get("/shop", response_class=HTMLResponse)

@@ -43,6 +43,7 @@ def upgrade() -> None:
     sa.Column('failure_code', sa.String(length=40), nullable=True),
     sa.Column('amount_refunded', sa.BigInteger(), nullable=False),
     sa.Column('fee', sa.BigInteger(), nullable=False),
+    sa.Column('auto_release', sa.Boolean(), nullable=False),
     sa.Column('released_at', shua.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),

@@ -1,6 +1,6 @@
-// The product page: choose a SKU and a quantity, see the total, buy now (the order holds the
-// stock and sends you to Shua Pay's payment page).
-import { ApiError, bindForm, keyedPost, t, yuan } from "./shua.js";
+// The product page: choose a SKU, a quantity and where it goes, see the total, buy now (the order
+// holds the stock and sends you to Shua Pay's payment page); a first address is added here.
+import { ApiError, api, bindForm, keyedPost, t, yuan } from "./shua.js";
 
 const root = document.getElementById("product");
 const form = document.getElementById("buy-form");
@@ -24,9 +24,20 @@ if (form) {
     if (!sku) throw new ApiError(422, { code: "commerce.out_of_stock" });
     const order = await keyedPost(form, "/api/v1/orders", {
       items: [{ product_id: root.dataset.product, sku_id: sku.value, quantity }],
+      address_id: form.elements.address_id.value,
       expected_total: total,
       ...(root.dataset.video ? { source_video_id: root.dataset.video } : {}),
     });
     window.location.assign(order.pay_url);
+  });
+}
+
+const addressForm = document.getElementById("address-form");
+if (addressForm) {
+  bindForm(addressForm, async (values) => {
+    await api("POST", "/api/v1/addresses", {
+      name: values.name.trim(), phone: values.phone.trim(), region: values.region.trim(), detail: values.detail.trim(),
+    });
+    window.location.reload();
   });
 }

@@ -1,8 +1,8 @@
-"""commerce: shops, products, SKUs, orders and their items
+"""commerce: shops, products, SKUs, orders and their items, addresses, shipment events
 
 Revision ID: 0014
 Revises: 0013
-Create Date: 2026-12-01 21:51:25.548244
+Create Date: 2026-12-01 21:57:45.050689
 """
 
 from __future__ import annotations
@@ -21,6 +21,21 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('addresses',
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('user_id', sa.BigInteger(), nullable=False),
+    sa.Column('name', sa.String(length=30), nullable=False),
+    sa.Column('phone', sa.String(length=20), nullable=False),
+    sa.Column('region', sa.String(length=60), nullable=False),
+    sa.Column('detail', sa.String(length=120), nullable=False),
+    sa.Column('is_default', sa.Boolean(), nullable=False),
+    sa.Column('created_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_addresses_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_addresses'))
+    )
+    with op.batch_alter_table('addresses', schema=None) as batch_op:
+        batch_op.create_index('ix_addresses_user', ['user_id', 'id'], unique=False)
+
     op.create_table('shops',
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('owner_id', sa.BigInteger(), nullable=False),
@@ -42,8 +57,14 @@ def upgrade() -> None:
     sa.Column('intent_id', sa.BigInteger(), nullable=True),
     sa.Column('source_video_id', sa.BigInteger(), nullable=True),
     sa.Column('expires_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ship_to', sa.JSON(), nullable=False),
+    sa.Column('carrier', sa.String(length=20), nullable=True),
+    sa.Column('tracking_number', sa.String(length=40), nullable=True),
     sa.Column('created_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('paid_at', shua.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('shipped_at', shua.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', shua.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', shua.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('canceled_at', shua.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_orders_shop_id_shops')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_orders'))
@@ -66,6 +87,19 @@ def upgrade() -> None:
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.create_index('ix_products_shop', ['shop_id', 'id'], unique=False)
 
+    op.create_table('shipment_events',
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('order_id', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('description', sa.String(length=200), nullable=False),
+    sa.Column('at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'],
+                            name=op.f('fk_shipment_events_order_id_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shipment_events'))
+    )
+    with op.batch_alter_table('shipment_events', schema=None) as batch_op:
+        batch_op.create_index('ix_shipment_events_order', ['order_id', 'at'], unique=False)
+
     op.create_table('skus',
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('product_id', sa.BigInteger(), nullable=False),
@@ -74,8 +108,8 @@ def upgrade() -> None:
     sa.Column('stock', sa.Integer(), nullable=False),
     sa.CheckConstraint('price > 0', name=op.f('ck_skus_price_positive')),
     sa.CheckConstraint('stock >= 0', name=op.f('ck_skus_stock_not_negative')),
-    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_skus_product_id_products'),
-                            ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'],
+                            name=op.f('fk_skus_product_id_products'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_skus'))
     )
     with op.batch_alter_table('skus', schema=None) as batch_op:
@@ -91,8 +125,8 @@ def upgrade() -> None:
     sa.Column('price', sa.BigInteger(), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.CheckConstraint('quantity > 0', name=op.f('ck_order_items_quantity_positive')),
-    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_items_order_id_orders'),
-                            ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'],
+                            name=op.f('fk_order_items_order_id_orders'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['sku_id'], ['skus.id'], name=op.f('fk_order_items_sku_id_skus')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_order_items'))
     )
@@ -101,5 +135,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("order_items", "orders", "skus", "products", "shops"):
+    for table in ("shipment_events", "order_items", "orders", "addresses", "skus", "products", "shops"):
         op.drop_table(table)
