@@ -253,3 +253,52 @@ class TestAddresses:
         assert_problem(await bob.client.delete(f"/api/v1/addresses/{first['id']}", headers=bob.headers), 404,
                        "commerce.address_not_found")
         assert (await alice.client.delete(f"/api/v1/addresses/{first['id']}", headers=alice.headers)).status_code == 204
+
+
+class TestVideoCarts:
+    async def test_a_creators_cart_earns_the_commission_and_links_out_are_counted_apart(
+            self, app: Any, client: httpx2.AsyncClient, database: Database) -> None:
+        from tests.media.test_moderation import published
+
+        seller = await sign_up(client, "seller")
+        await seller.post("/api/v1/shops", json={"name": "店", "kind": "individual"})
+        product = (await seller.post("/api/v1/shops/mine/products", json={
+            "title": "蓝牙耳机", "affiliate_bps": 1_000, "skus": [{"name": "白", "price": 20_000, "stock": 9}]})).json()
+        creator = await sign_up(client, "creator")
+        video = await published(database, creator, "开箱 #数码")
+        url = f"/api/v1/videos/{video.id}/cart"
+        assert_problem(await seller.client.put(url, json={"product_id": product["id"]}, headers=seller.headers), 404,
+                       "media.video_not_found")  # not the seller's video
+        assert_problem(await creator.client.put(url, json={"external_url": "javascript:alert(1)"},
+                                                headers=creator.headers), 422, "commerce.link_invalid")
+        r = await creator.client.put(url, json={"product_id": product["id"]}, headers=creator.headers)
+        assert r.status_code == 200 and r.json()["product"]["title"] == "蓝牙耳机", r.text
+        page = await client.get(f"/v/{video.id}")
+        assert f'href="/p/{product["id"]}?v={video.id}"' in page.text  # the yellow cart on the video
+
+        buyer = await buyer_with_money(client, database, "buyer", 50_000)
+        order = (await keyed(buyer, "/api/v1/orders", {"items": [line(product)], "expected_total": 20_000,
+                                                       "source_video_id": str(video.id)})).json()
+        await keyed(buyer, f"/api/v1/payments/intents/{order['intent_id']}/confirmation",
+                    {"method": "wallet", "pin": PIN})
+        await jobs.drain(database)
+        r = await seller.post(f"/api/v1/orders/{order['id']}/shipment", json={"carrier": "zto",
+                                                                            "tracking_number": "ZTO7700"})
+        assert r.status_code == 200, r.text
+        await jobs.drain(database)
+        assert (await buyer.post(f"/api/v1/orders/{order['id']}/receipt")).json()["status"] == "completed"
+        fee = 20_000 * app.state.runtime.settings.platform_fee_bps // 10_000
+        assert await wallet_of(creator) == 2_000  # 10 % of the goods
+        assert await wallet_of(seller) == 20_000 - fee - 2_000
+
+        r = await creator.client.put(url, json={"external_url": "https://shop.example.com/item/1",
+                                                "external_title": "官网购买"}, headers=creator.headers)
+        assert r.json()["external_url"] == f"/go/{video.id}"
+        out = await client.get(f"/go/{video.id}")
+        assert out.status_code == 302 and out.headers["location"] == "https://shop.example.com/item/1"
+        async with database.transaction(write=False) as db:
+            from sqlalchemy import func, select
+
+            from shua.commerce.models import ExternalClick
+            assert await db.scalar(select(func.count()).select_from(ExternalClick)) == 1
+            assert (await ledger.verify(db)).ok

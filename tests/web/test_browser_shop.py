@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from shua.accounts import service as accounts
 from shua.core.db import Database
+from tests.factories import make_video
 from tests.web.conftest import Tab
 from tests.web.test_browser import sign_up, snap
 from tests.web.test_browser_pay import PIN, bind_card_and_pin, settle_bank
@@ -45,6 +47,14 @@ class TestShopJourney:
         await seller.get_by_role("link", name="手冲咖啡壶").click()
         await expect(seller).to_have_url(re.compile(r"/p/\d+$"))
         product_url = seller.url
+        # …and hangs it on the yellow cart of one of their videos.
+        async with database.transaction() as db:
+            owner = await accounts.get_user(db, ref="shopkeeper")
+            video = await make_video(db, owner, caption="早上一杯手冲 #咖啡")
+        await seller.goto(f"/v/{video.id}")
+        await seller.get_by_label("商品编号").fill(product_url.rsplit("/", 1)[1])
+        await seller.get_by_role("button", name="挂到视频上").click()
+        await expect(seller.locator("#watch-cart")).to_contain_text("手冲咖啡壶 · ¥99.00")
 
         buyer_tab: Tab = await new_tab()
         buyer = buyer_tab.page
@@ -58,7 +68,10 @@ class TestShopJourney:
         await settle_bank(database)
         await expect(buyer.locator("#wallet-balance")).to_have_text("¥300.00", timeout=15_000)
 
-        await buyer.goto(product_url)
+        await buyer.goto(f"/v/{video.id}")
+        await snap(buyer, "zh-CN-video-cart")
+        await buyer.locator("#watch-cart").click()  # the yellow cart → the product page
+        await expect(buyer).to_have_url(re.compile(r"/p/\d+\?v=\d+$"))
         await expect(buyer.get_by_role("heading", name="手冲咖啡壶")).to_be_visible()
         await buyer.get_by_label("收货人").fill("王小明")
         await buyer.get_by_label("手机号").fill("13800138000")

@@ -60,7 +60,8 @@ async def timeline(db: AsyncSession, *, order_id: int) -> list[ShipmentEvent]:
 
 async def confirm_receipt(db: AsyncSession, *, order_id: object, fee_bps: int, user_id: int | None = None) -> Order:
     """The buyer confirms (确认收货), or the window passed (`user_id` None): completed, and the
-    merchant is paid out of escrow less the platform's commission."""
+    merchant is paid out of escrow less the platform's commission and the creator's, if the order
+    came from another creator's video cart."""
     order = await _locked(db, order_id) if isinstance(order_id, int) else None
     if order is None or (user_id is not None and user_id != order.buyer_id):
         raise OrderNotFound()
@@ -68,7 +69,8 @@ async def confirm_receipt(db: AsyncSession, *, order_id: object, fee_bps: int, u
         raise OrderNotConfirmable(state=order.status)
     order.status, order.completed_at = COMPLETED, clock.utcnow()
     if order.intent_id is not None:
-        await intents.release(db, intent_id=order.intent_id, fee_bps=fee_bps)
+        shares = {order.affiliate_id: order.affiliate_amount} if order.affiliate_id else None
+        await intents.release(db, intent_id=order.intent_id, fee_bps=fee_bps, shares=shares)
     await jobs.publish(db, "commerce.order_completed", {
         "order_id": str(order.id), "shop_id": str(order.shop_id), "total": order.total,
         "source_video_id": str(order.source_video_id) if order.source_video_id else None})

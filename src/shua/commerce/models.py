@@ -47,7 +47,36 @@ class Product(Base):
     title: Mapped[str] = mapped_column(String(60))
     description: Mapped[str] = mapped_column(Text, default="")  # plain text: escaped wherever it is shown
     status: Mapped[str] = mapped_column(String(10), default="on_sale")  # on_sale | off_sale
+    # 带货佣金: the share of an order's goods a creator earns when it came from their video.
+    affiliate_bps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+
+class VideoCart(Base):
+    """The yellow cart (小黄车) on a video: one product of the shop, or a link out to another
+    store (counted apart: GMV is only what is bought inside)."""
+
+    __tablename__ = "video_carts"
+
+    video_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    creator_id: Mapped[int] = mapped_column(BigInteger, index=True)  # the video's owner, who earns the commission
+    product_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("products.id", ondelete="CASCADE"),
+                                                   nullable=True)
+    external_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    external_title: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+
+class ExternalClick(Base):
+    """A tap on a video's link out: counted, never part of GMV."""
+
+    __tablename__ = "external_clicks"
+    __table_args__ = (Index("ix_external_clicks_at", "at"),)
+
+    id: Mapped[int] = id_column()
+    video_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
 
 
 class Sku(Base):
@@ -78,6 +107,8 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     intent_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     source_video_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the video its cart was on
+    affiliate_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # that video's creator
+    affiliate_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # their commission, paid at completion
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # unpaid by then: canceled, stock back
     ship_to: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the address as it was at checkout
     carrier: Mapped[str | None] = mapped_column(String(20), nullable=True)

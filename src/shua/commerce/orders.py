@@ -23,7 +23,7 @@ from shua.commerce.errors import (
     ShopNotOpen,
     SkuNotFound,
 )
-from shua.commerce.models import CANCELED, CREATED, OPEN, PAID, Order, OrderItem, Product, Shop, Sku
+from shua.commerce.models import CANCELED, CREATED, OPEN, PAID, Order, OrderItem, Product, Shop, Sku, VideoCart
 from shua.core import clock, jobs
 from shua.core.errors import InvalidRequest
 from shua.core.ids import new_id
@@ -81,9 +81,10 @@ async def checkout(db: AsyncSession, *, buyer_id: int, lines: list[Line], expect
         if left is None:
             raise OutOfStock(sku_id=str(sku_id))  # the caller's transaction rolls back what was taken
     now = clock.utcnow()
+    affiliate_id, affiliate_amount = await _affiliate(db, source_video_id, shop, found, wanted)
     order = Order(id=new_id(), buyer_id=buyer_id, shop_id=shop.id, status=CREATED, total=total, currency="CNY",
-                  source_video_id=source_video_id, expires_at=now + PAYMENT_WINDOW, ship_to=ship_to,
-                  created_at=now)
+                  source_video_id=source_video_id, affiliate_id=affiliate_id, affiliate_amount=affiliate_amount,
+                  expires_at=now + PAYMENT_WINDOW, ship_to=ship_to, created_at=now)
     db.add(order)
     for sku_id, quantity in wanted.items():
         sku, product, _ = found[sku_id]
@@ -99,6 +100,18 @@ async def checkout(db: AsyncSession, *, buyer_id: int, lines: list[Line], expect
         "order_id": str(order.id), "buyer_id": str(buyer_id), "shop_id": str(shop.id), "total": total,
         "source_video_id": str(source_video_id) if source_video_id else None})
     return order
+
+
+async def _affiliate(db: AsyncSession, video_id: int | None, shop: Shop, found: dict[int, tuple[Sku, Product, Shop]],
+                     wanted: dict[int, int]) -> tuple[int | None, int]:
+    """The creator whose video's cart carried the product earns its commission on it — unless
+    the creator is the merchant (selling your own goods earns you no commission from yourself)."""
+    cart = await db.get(VideoCart, video_id) if video_id else None
+    if cart is None or cart.product_id is None or cart.creator_id == shop.owner_id:
+        return None, 0
+    amount = sum(sku.price * wanted[sku.id] * product.affiliate_bps // 10_000
+                 for sku, product, _ in found.values() if product.id == cart.product_id)
+    return (cart.creator_id, amount) if amount else (None, 0)
 
 
 async def _locked(db: AsyncSession, order_id: int) -> Order | None:

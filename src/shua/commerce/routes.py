@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shua.commerce import addresses, fulfilment, orders, shops
+from shua.commerce import addresses, carts, fulfilment, orders, shops
 from shua.commerce.logistics import CARRIERS, CarrierConnector, SimulatedCarrier
 from shua.commerce.models import SHOP_KINDS, Address, Order, Product, Shop, Sku
 from shua.core.ids import ID
@@ -67,6 +67,8 @@ class ProductCreate(BaseModel):
     description: Annotated[str, Field(max_length=5000)] = Field(
         default="", description="Plain text; any HTML is shown as text, never run")
     skus: list[SkuCreate] = Field(min_length=1, max_length=50)
+    affiliate_bps: int = Field(default=0, ge=0, le=5000,
+                               description="带货佣金 in basis points: a creator's share of orders from their video")
 
 
 class SkuRead(BaseModel):
@@ -88,6 +90,7 @@ class ProductRead(BaseModel):
     title: str
     description: str
     status: str
+    affiliate_bps: int
     skus: list[SkuRead]
 
 
@@ -170,7 +173,7 @@ def shop_read(shop: Shop) -> ShopRead:
 
 def product_read(product: Product, shop: Shop, skus: list[Sku]) -> ProductRead:
     return ProductRead(id=product.id, shop=shop_read(shop), title=product.title, description=product.description,
-                       status=product.status,
+                       status=product.status, affiliate_bps=product.affiliate_bps,
                        skus=[SkuRead(id=s.id, name=s.name, price=s.price, stock=s.stock) for s in skus])
 
 
@@ -208,7 +211,8 @@ async def my_shop(auth: CurrentAuth, db: DB) -> ShopRead:
 async def add_product(body: ProductCreate, auth: CurrentAuth, db: DB) -> ProductRead:
     """List a product with its SKUs (colour / size, price, stock)."""
     product, skus = await shops.add_product(db, owner_id=auth.user.id, title=body.title, description=body.description,
-                                            skus=[(s.name, s.price, s.stock) for s in body.skus])
+                                            skus=[(s.name, s.price, s.stock) for s in body.skus],
+                                            affiliate_bps=body.affiliate_bps)
     return product_read(product, await shops.shop_of(db, owner_id=auth.user.id), skus)
 
 
@@ -293,6 +297,51 @@ async def add_address(body: AddressCreate, auth: CurrentAuth, db: DB) -> Address
 async def remove_address(address_id: ID, auth: CurrentAuth, db: DB) -> Response:
     await addresses.remove(db, user_id=auth.user.id, address_id=address_id)
     return Response(status_code=204)
+
+
+class CartSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    product_id: ID | None = Field(default=None, description="A product on sale (any shop's: you earn its commission)")
+    external_url: Annotated[str, Field(max_length=500)] | None = Field(default=None, description="Or a link out")
+    external_title: Line(60) | None = None  # type: ignore[valid-type]
+
+
+class CartRead(BaseModel):
+    video_id: ID
+    product: ProductRead | None
+    external_title: str | None
+    external_url: str | None = Field(description="Through /go/{video_id}, which counts the tap")
+
+
+async def cart_read(db: AsyncSession, video_id: int) -> CartRead:
+    cart = await carts.of_video(db, video_id=video_id)
+    if cart is None:
+        raise carts.CartNotFound()
+    shown = None
+    if cart.product_id is not None:
+        product, shop, skus = await shops.product(db, product_id=cart.product_id)
+        shown = product_read(product, shop, skus)
+    return CartRead(video_id=cart.video_id, product=shown, external_title=cart.external_title,
+                    external_url=f"/go/{cart.video_id}" if cart.external_url else None)
+
+
+@router.put("/videos/{video_id}/cart", responses=PROBLEMS)
+async def set_cart(video_id: ID, body: CartSet, auth: CurrentAuth, db: DB) -> CartRead:
+    """Put a product (or a link out to another store) on your video's yellow cart."""
+    cart = await carts.attach(db, creator_id=auth.user.id, video_id=video_id, product_id=body.product_id,
+                              external_url=body.external_url, external_title=body.external_title)
+    return await cart_read(db, cart.video_id)
+
+
+@router.delete("/videos/{video_id}/cart", status_code=status.HTTP_204_NO_CONTENT, responses=PROBLEMS)
+async def remove_cart(video_id: ID, auth: CurrentAuth, db: DB) -> Response:
+    await carts.detach(db, creator_id=auth.user.id, video_id=video_id)
+    return Response(status_code=204)
+
+
+@router.get("/videos/{video_id}/cart", responses=PROBLEMS)
+async def read_cart(video_id: ID, db: DB) -> CartRead:
+    return await cart_read(db, video_id)
 
 
 class Verification(BaseModel):

@@ -46,13 +46,14 @@ async def verify(db: AsyncSession, *, shop_id: int, approve: bool, actor_id: int
 
 
 async def add_product(db: AsyncSession, *, owner_id: int, title: str, description: str,
-                      skus: list[tuple[str, int, int]]) -> tuple[Product, list[Sku]]:
-    """A product with its SKUs as (name, price in fen, stock)."""
+                      skus: list[tuple[str, int, int]], affiliate_bps: int = 0) -> tuple[Product, list[Sku]]:
+    """A product with its SKUs as (name, price in fen, stock); `affiliate_bps`: what a creator
+    earns of an order that came from their video's cart."""
     shop = await shop_of(db, owner_id=owner_id)
     if shop.status != OPEN:
         raise ShopNotOpen(status=shop.status)
     product = Product(id=new_id(), shop_id=shop.id, title=title, description=description, status="on_sale",
-                      created_at=clock.utcnow())
+                      affiliate_bps=affiliate_bps, created_at=clock.utcnow())
     db.add(product)
     await db.flush()
     variants = [Sku(id=new_id(), product_id=product.id, name=name, price=price, stock=stock)

@@ -187,10 +187,12 @@ async def cancel(db: AsyncSession, *, user_id: int, intent_id: object) -> Paymen
     return intent
 
 
-async def release(db: AsyncSession, *, intent_id: int, fee_bps: int, user_id: int | None = None) -> PaymentIntent:
+async def release(db: AsyncSession, *, intent_id: int, fee_bps: int, user_id: int | None = None,
+                  shares: dict[int, int] | None = None) -> PaymentIntent:
     """Pay the payee out of escrow, less the platform's fee. `user_id` (when a person asks): only
     the payer may (confirming they got what they paid for); operators and the escrow timer pass
-    None."""
+    None. `shares`: others' cut of the payee's part (a creator's affiliate commission, user id →
+    fen of the full amount), reduced in proportion to what was refunded."""
     intent = await _locked(db, intent_id)
     if intent is None or (user_id is not None and user_id != intent.payer_id):
         raise IntentNotFound()
@@ -204,9 +206,15 @@ async def release(db: AsyncSession, *, intent_id: int, fee_bps: int, user_id: in
     intent.fee, intent.released_at, intent.updated_at = fee_of(kept, fee_bps), clock.utcnow(), clock.utcnow()
     escrow = await ledger.account(db, ESCROW, intent.currency, owner_id=intent.payee_id)
     legs = [ledger.Leg(escrow.id, -kept)] if kept else []
-    if kept - intent.fee:
+    payee_part = kept - intent.fee
+    for owner, share in (shares or {}).items():
+        cut = min(share * kept // intent.amount, payee_part)
+        if cut > 0 and owner != intent.payee_id:
+            payee_part -= cut
+            legs.append(ledger.Leg((await ledger.account(db, WALLET, intent.currency, owner_id=owner)).id, cut))
+    if payee_part:
         legs.append(ledger.Leg((await ledger.account(db, WALLET, intent.currency, owner_id=intent.payee_id)).id,
-                               kept - intent.fee))
+                               payee_part))
     if intent.fee:
         legs.append(ledger.Leg((await ledger.account(db, FEES, intent.currency)).id, intent.fee))
     if len(legs) >= 2:

@@ -22,6 +22,9 @@ from shua import __version__
 from shua.accounts import service as accounts
 from shua.accounts.errors import UserNotFound
 from shua.accounts.schemas import HANDLE_RE, MeRead, UserRead
+from shua.commerce import routes as commerce_routes
+from shua.commerce.carts import CartNotFound
+from shua.commerce.errors import ProductNotFound
 from shua.core import clock, notify
 from shua.core.errors import InvalidRequest
 from shua.core.i18n import LOCALES, catalog, negotiate, translator
@@ -386,6 +389,10 @@ async def show_video(
             video: VideoRead = await video_read(db, runtime, await videos.get_video(
                 db, viewer_id=viewer_id, video_id=video_id), viewer_id=viewer_id)
             owner = accounts.to_user_read(await accounts.get_user(db, ref=str(video.owner_id)))
+            try:
+                cart = await commerce_routes.cart_read(db, int(video.id))
+            except (CartNotFound, ProductNotFound):
+                cart = None
     except (videos.VideoNotFound, UserNotFound):
         return error_page(request, viewer, locale, status=404, kind="notfound.video", icon="video")
     is_owner = viewer is not None and viewer.me.id == video.owner_id
@@ -397,7 +404,7 @@ async def show_video(
                   tab="me" if is_owner else None, video=video, owner=owner, is_owner=is_owner,
                   failure=failure, caption=caption_parts(video.caption),
                   renditions=[r.model_dump() for r in video.renditions], video_json=video.model_dump(mode="json"),
-                  pool_budgets=runtime.settings.feed_pool_budgets)
+                  pool_budgets=runtime.settings.feed_pool_budgets, cart=cart)
 
 
 # ---------- 消息: the inbox, notifications, message requests and chats ----------

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shua.commerce import addresses, orders, shops
+from shua.commerce import addresses, carts, orders, shops
 from shua.commerce.errors import ProductNotFound, ShopNotFound
 from shua.commerce.logistics import CARRIERS
 from shua.commerce.routes import address_read, order_read, product_read
@@ -37,6 +37,20 @@ async def show_product(request: Request, product_id: str,
     return render(request, "product.html", viewer=viewer, locale=locale, title="product.title", tab=None,
                   product=product_read(product, shop, skus), own=own, addresses=book,
                   video_id=v if v and v.isdigit() else None)
+
+
+@router.get("/go/{video_id}")
+async def go_out(request: Request, video_id: str) -> Response:
+    """A tap on a video's link out to another store: counted (never as GMV), then away."""
+    viewer = await current_viewer(request)
+    try:
+        async with get_runtime(request).database.transaction() as db:
+            url = await carts.click_out(db, video_id=int(video_id) if video_id.isdigit() and len(video_id) < 20
+                                        else None, user_id=viewer.me.id if viewer else None)
+    except carts.CartNotFound:
+        return error_page(request, viewer, pick_locale(request, viewer), status=404, kind="notfound.page",
+                          icon="search")
+    return RedirectResponse(url, status_code=302)
 
 
 @router.get("/orders", response_class=HTMLResponse)

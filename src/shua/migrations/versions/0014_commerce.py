@@ -1,8 +1,8 @@
-"""commerce: shops, products, SKUs, orders and their items, addresses, shipment events
+"""commerce: shops, products, SKUs, orders and items, addresses, shipments, video carts, link-out taps
 
 Revision ID: 0014
 Revises: 0013
-Create Date: 2026-12-01 21:57:45.050689
+Create Date: 2026-12-01 22:02:51.226700
 """
 
 from __future__ import annotations
@@ -21,6 +21,17 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('external_clicks',
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('video_id', sa.BigInteger(), nullable=False),
+    sa.Column('user_id', sa.BigInteger(), nullable=True),
+    sa.Column('at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_external_clicks'))
+    )
+    with op.batch_alter_table('external_clicks', schema=None) as batch_op:
+        batch_op.create_index('ix_external_clicks_at', ['at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_external_clicks_video_id'), ['video_id'], unique=False)
+
     op.create_table('addresses',
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('user_id', sa.BigInteger(), nullable=False),
@@ -56,6 +67,8 @@ def upgrade() -> None:
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('intent_id', sa.BigInteger(), nullable=True),
     sa.Column('source_video_id', sa.BigInteger(), nullable=True),
+    sa.Column('affiliate_id', sa.BigInteger(), nullable=True),
+    sa.Column('affiliate_amount', sa.BigInteger(), nullable=False),
     sa.Column('expires_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('ship_to', sa.JSON(), nullable=False),
     sa.Column('carrier', sa.String(length=20), nullable=True),
@@ -80,6 +93,7 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=60), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('affiliate_bps', sa.Integer(), server_default='0', nullable=False),
     sa.Column('created_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['shop_id'], ['shops.id'], name=op.f('fk_products_shop_id_shops'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_products'))
@@ -115,6 +129,20 @@ def upgrade() -> None:
     with op.batch_alter_table('skus', schema=None) as batch_op:
         batch_op.create_index('ix_skus_product', ['product_id'], unique=False)
 
+    op.create_table('video_carts',
+    sa.Column('video_id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('creator_id', sa.BigInteger(), nullable=False),
+    sa.Column('product_id', sa.BigInteger(), nullable=True),
+    sa.Column('external_url', sa.String(length=500), nullable=True),
+    sa.Column('external_title', sa.String(length=60), nullable=True),
+    sa.Column('created_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'],
+                            name=op.f('fk_video_carts_product_id_products'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('video_id', name=op.f('pk_video_carts'))
+    )
+    with op.batch_alter_table('video_carts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_video_carts_creator_id'), ['creator_id'], unique=False)
+
     op.create_table('order_items',
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('order_id', sa.BigInteger(), nullable=False),
@@ -135,5 +163,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("shipment_events", "order_items", "orders", "addresses", "skus", "products", "shops"):
+    for table in ("external_clicks", "video_carts", "shipment_events", "order_items", "orders", "addresses", "skus",
+                  "products", "shops"):
         op.drop_table(table)
