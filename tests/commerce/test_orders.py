@@ -302,3 +302,42 @@ class TestVideoCarts:
             from shua.commerce.models import ExternalClick
             assert await db.scalar(select(func.count()).select_from(ExternalClick)) == 1
             assert (await ledger.verify(db)).ok
+
+
+class TestReviewsAndGmv:
+    async def test_review_once_after_receipt_and_gmv_counts_only_closed_loop_sales(
+            self, client: httpx2.AsyncClient, database: Database) -> None:
+        seller, buyer, order = await paid_order(client, database)
+        item = (await buyer.get(f"/api/v1/orders/{order['id']}")).json()["items"][0]
+        url = f"/api/v1/order-items/{item['id']}/review"
+        assert_problem(await buyer.post(url, json={"stars": 5, "text": "好"}), 409, "commerce.not_yet_received")
+        ship = {"carrier": "ems", "tracking_number": "EMS001"}
+        await seller.post(f"/api/v1/orders/{order['id']}/shipment", json=ship)
+        await jobs.drain(database)
+        await buyer.post(f"/api/v1/orders/{order['id']}/receipt")
+        assert_problem(await seller.post(url, json={"stars": 5}), 404, "commerce.item_not_found")  # not the buyer
+        for stars in (0, 6):
+            assert (await buyer.post(url, json={"stars": stars})).status_code == 422
+        r = await buyer.post(url, json={"stars": 4, "text": "<img src=x onerror=alert(1)> 出水顺畅"})
+        assert r.status_code == 201 and r.json()["verified_purchase"] is True
+        assert_problem(await buyer.post(url, json={"stars": 1}), 409, "commerce.already_reviewed")
+        product_id = item["product_id"]
+        found = (await client.get(f"/api/v1/products/{product_id}/reviews")).json()
+        assert (found["count"], found["average"]) == (1, 4.0)
+        page = await client.get(f"/p/{product_id}")
+        assert "&lt;img src=x" in page.text and "<img src=x" not in page.text  # shown as text
+        assert (await buyer.get(f"/api/v1/orders/{order['id']}")).json()["items"][0]["reviewed"] is True
+
+        # An unpaid order is no sale; a refund comes off; taps on links out stay apart.
+        _, product = await merchant_with_other(client)
+        await keyed(buyer, "/api/v1/orders", {"items": [line(product)], "expected_total": 100})
+        r = await keyed(seller, f"/api/v1/payments/intents/{order['intent_id']}/refunds", {"amount": 900,
+                                                                                           "reason": "少了滤纸"})
+        assert r.status_code == 201, r.text
+        root = await make_admin(client, database)
+        assert_problem(await buyer.get("/api/v1/admin/commerce/gmv"), 403, "auth.admin_required")
+        report = (await root.get("/api/v1/admin/commerce/gmv")).json()
+        assert (report["gmv"], report["refunded"], report["orders"], report["external_clicks"]) == (9_000, 900, 1, 0)
+        assert report["by_shop"] == [["小林的杂货铺", 9_000]] and report["top_products"][0][:2] == ["手冲咖啡壶", 1]
+        async with database.transaction(write=False) as db:
+            assert (await ledger.verify(db)).ok

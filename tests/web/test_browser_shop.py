@@ -1,7 +1,8 @@
 """In Chromium, the shop's first loop: a merchant opens 我的小店 and lists a product with two
 SKUs; a buyer opens the product page, adds an address, picks a SKU and quantity, buys now, pays
 on Shua Pay's page with the wallet; the merchant ships it, the carrier's steps arrive, the buyer
-confirms receipt and the merchant's wallet holds the money less the commission."""
+confirms receipt and reviews it, the merchant's wallet holds the money less the commission, and
+the operator's GMV dashboard counts the sale."""
 
 from __future__ import annotations
 
@@ -109,7 +110,20 @@ class TestShopJourney:
         await snap(buyer, "zh-CN-orders-delivered")
         await buyer.get_by_role("button", name="确认收货").click()
         await expect(buyer.locator("#orders [data-status]").first).to_have_text("已完成")
+        await buyer.get_by_label("评分").select_option(label="★★★★★")
+        await buyer.get_by_placeholder("说说使用感受（选填）").fill("出水很稳，颜值高")
+        await buyer.get_by_role("button", name="发表评价").click()
+        await expect(buyer.locator("form[data-review]")).to_have_count(0)  # reviewed: the form is gone
+        await buyer.goto(product_url)
+        await expect(buyer.locator("#product-reviews")).to_contain_text("出水很稳，颜值高")
+        await expect(buyer.locator("#product-reviews")).to_contain_text("已购")
         await seller.goto("/wallet")
         await expect(seller.locator("#wallet-balance")).to_have_text("¥196.02")  # ¥198 less the 1 % commission
         await seller.goto(product_url)
         await expect(seller.get_by_text("这是你的商品。")).to_be_visible()
+        async with database.transaction() as db:
+            await accounts.set_role(db, user_id=owner.id, role="admin")
+        await seller.goto("/admin/shop")
+        await expect(seller.locator("#gmv-total")).to_have_text("¥198.00")  # the closed-loop sale
+        await expect(seller.locator("#gmv-external")).to_have_text("0")
+        await snap(seller, "zh-CN-admin-gmv")

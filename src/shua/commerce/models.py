@@ -165,3 +165,21 @@ class OrderItem(Base):
     sku_name: Mapped[str] = mapped_column(String(40))
     price: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
+
+
+class Review(Base):
+    """A buyer's review of an order item: one per item, only after receipt — so every review is
+    of a verified purchase and none can be bought without buying."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_product", "product_id", "id"),
+                      CheckConstraint("stars BETWEEN 1 AND 5", name="stars_range"))
+
+    id: Mapped[int] = id_column()
+    order_item_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("order_items.id", ondelete="CASCADE"),
+                                               unique=True)
+    product_id: Mapped[int] = mapped_column(BigInteger)
+    buyer_id: Mapped[int] = mapped_column(BigInteger)
+    stars: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shua.commerce import addresses, carts, fulfilment, orders, shops
+from shua.commerce import addresses, carts, fulfilment, gmv, orders, reviews, shops
 from shua.commerce.logistics import CARRIERS, CarrierConnector, SimulatedCarrier
 from shua.commerce.models import SHOP_KINDS, Address, Order, Product, Shop, Sku
 from shua.core.ids import ID
@@ -110,6 +110,8 @@ class OrderCreate(BaseModel):
 
 
 class OrderItemRead(BaseModel):
+    id: ID
+    reviewed: bool
     product_id: ID
     sku_id: ID
     title: str
@@ -184,11 +186,13 @@ def address_read(a: Address) -> AddressRead:
 async def order_read(db: AsyncSession, order: Order) -> OrderRead:
     items = await orders.items_of(db, order_id=order.id)
     track = await fulfilment.timeline(db, order_id=order.id)
+    done = await reviews.reviewed_items(db, item_ids=[i.id for i in items])
     return OrderRead(id=order.id, shop_id=order.shop_id, buyer_id=order.buyer_id, status=order.status,
                      total=order.total, currency=order.currency, intent_id=order.intent_id,
                      pay_url=f"/pay/{order.intent_id}" if order.intent_id and order.status == "created" else None,
-                     items=[OrderItemRead(product_id=i.product_id, sku_id=i.sku_id, title=i.title, sku_name=i.sku_name,
-                                          price=i.price, quantity=i.quantity) for i in items],
+                     items=[OrderItemRead(id=i.id, reviewed=i.id in done, product_id=i.product_id, sku_id=i.sku_id,
+                                          title=i.title, sku_name=i.sku_name, price=i.price, quantity=i.quantity)
+                            for i in items],
                      ship_to={k: str(v) for k, v in (order.ship_to or {}).items()}, carrier=order.carrier,
                      tracking_number=order.tracking_number,
                      timeline=[TrackRead(status=e.status, description=e.description, at=e.at) for e in track],
@@ -342,6 +346,75 @@ async def remove_cart(video_id: ID, auth: CurrentAuth, db: DB) -> Response:
 @router.get("/videos/{video_id}/cart", responses=PROBLEMS)
 async def read_cart(video_id: ID, db: DB) -> CartRead:
     return await cart_read(db, video_id)
+
+
+class ReviewCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    stars: int = Field(ge=1, le=5)
+    text: Annotated[str, Field(max_length=500)] = ""
+
+
+class ReviewRead(BaseModel):
+    id: ID
+    stars: int
+    text: str
+    verified_purchase: bool = Field(description="Always: only buyers who received it can review")
+    created_at: datetime
+
+
+class ReviewsRead(BaseModel):
+    count: int
+    average: float | None
+    items: list[ReviewRead]
+
+
+@router.post("/order-items/{item_id}/review", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
+async def review_item(item_id: ID, body: ReviewCreate, auth: CurrentAuth, db: DB) -> ReviewRead:
+    """Review an item you bought and received (once)."""
+    review = await reviews.write(db, buyer_id=auth.user.id, item_id=item_id, stars=body.stars, text=body.text.strip())
+    return ReviewRead(id=review.id, stars=review.stars, text=review.text, verified_purchase=True,
+                      created_at=review.created_at)
+
+
+@router.get("/products/{product_id}/reviews", responses=PROBLEMS)
+async def product_reviews(product_id: ID, db: DB) -> ReviewsRead:
+    await shops.product(db, product_id=product_id)  # 404 for no such product
+    summary, latest = await reviews.of_product(db, product_id=product_id)
+    return ReviewsRead(count=summary.count, average=summary.average,
+                       items=[ReviewRead(id=r.id, stars=r.stars, text=r.text, verified_purchase=True,
+                                         created_at=r.created_at) for r in latest])
+
+
+class GmvRead(BaseModel):
+    since: datetime
+    until: datetime
+    gmv: int = Field(description="Fen paid for orders inside the app, net of refunds")
+    refunded: int
+    orders: int
+    affiliate: int = Field(description="Creators' commissions on completed orders")
+    external_clicks: int = Field(description="Taps on links out to other stores: not sales, not in GMV")
+    by_day: dict[str, int]
+    by_shop: list[tuple[str, int]]
+    by_video: list[tuple[str, int]]
+    top_products: list[tuple[str, int, int]] = Field(description="title, units, fen")
+
+
+gmv_admin = APIRouter(prefix="/api/v1/admin/commerce", tags=["admin"])
+
+
+@gmv_admin.get("/gmv", responses=PROBLEMS)
+async def gmv_report(_admin: AdminAuth, db: DB, days: Annotated[int, Query(ge=1, le=366)] = 30) -> GmvRead:
+    """Closed-loop GMV for the last `days` days (UTC), with link-out taps beside it."""
+    from datetime import timedelta
+
+    from shua.core import clock
+
+    until = clock.utcnow()
+    found = await gmv.report(db, since=until - timedelta(days=days), until=until)
+    return GmvRead(since=found.since, until=found.until, gmv=found.gmv, refunded=found.refunded, orders=found.orders,
+                   affiliate=found.affiliate, external_clicks=found.external_clicks,
+                   by_day={d.isoformat(): v for d, v in found.by_day.items()}, by_shop=found.by_shop,
+                   by_video=[(str(v), n) for v, n in found.by_video], top_products=found.top_products)
 
 
 class Verification(BaseModel):

@@ -312,3 +312,12 @@ async def list_for(db: AsyncSession, *, user_id: int, role: str = "any", limit: 
     if before is not None:
         query = query.where(PaymentIntent.id < before)
     return list((await db.scalars(query.order_by(PaymentIntent.id.desc()).limit(limit))).all())
+
+
+async def refunded_of(db: AsyncSession, *, intent_ids: list[int]) -> dict[int, int]:
+    """How much of each intent was refunded (for another context's reports: GMV net of refunds)."""
+    if not intent_ids:
+        return {}
+    rows = await db.execute(select(PaymentIntent.id, PaymentIntent.amount_refunded)
+                            .where(PaymentIntent.id.in_(intent_ids)))
+    return {int(i): int(r) for i, r in rows.all()}

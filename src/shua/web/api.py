@@ -45,6 +45,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(payments_admin.admin)
     app.include_router(commerce.router)
     app.include_router(commerce.admin)
+    app.include_router(commerce.gmv_admin)
     app.include_router(media.router)
     app.include_router(social_pages.router)
     app.include_router(search_pages.router)

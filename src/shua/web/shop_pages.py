@@ -3,15 +3,17 @@ seller's order lists, and 我的小店 (open a shop, list products)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shua.commerce import addresses, carts, orders, shops
+from shua.commerce import addresses, carts, gmv, orders, reviews, shops
 from shua.commerce.errors import ProductNotFound, ShopNotFound
 from shua.commerce.logistics import CARRIERS
 from shua.commerce.routes import address_read, order_read, product_read
+from shua.core import clock
 from shua.web.deps import get_runtime
 from shua.web.pages import current_viewer, error_page, login_redirect, pick_locale, render
 
@@ -31,11 +33,12 @@ async def show_product(request: Request, product_id: str,
         except ProductNotFound:
             return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")
         book = [address_read(a) for a in await addresses.list_of(db, user_id=viewer.me.id)] if viewer else []
+        rating, latest = await reviews.of_product(db, product_id=product.id)
     own = viewer is not None and viewer.me.id == shop.owner_id
     if product.status != "on_sale" and not own:
         return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")
     return render(request, "product.html", viewer=viewer, locale=locale, title="product.title", tab=None,
-                  product=product_read(product, shop, skus), own=own, addresses=book,
+                  product=product_read(product, shop, skus), own=own, addresses=book, rating=rating, latest=latest,
                   video_id=v if v and v.isdigit() else None)
 
 
@@ -80,3 +83,19 @@ async def show_my_shop(request: Request) -> Response:
             if shop else []
     return render(request, "shop.html", viewer=viewer, locale=pick_locale(request, viewer), title="shop.title",
                   tab="me", shop=shop, products=listed)
+
+
+@router.get("/admin/shop", response_class=HTMLResponse)
+async def show_gmv(request: Request, days: Annotated[int, Query(ge=1, le=366)] = 30) -> Response:
+    """The operators' GMV dashboard: closed-loop sales, link-out taps apart."""
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return login_redirect(request)
+    locale = pick_locale(request, viewer)
+    if not viewer.is_admin:
+        return error_page(request, viewer, locale, status=403, kind="forbidden.admin", icon="lock")
+    until = clock.utcnow()
+    async with get_runtime(request).database.transaction(write=False) as db:
+        found = await gmv.report(db, since=until - timedelta(days=days), until=until)
+    return render(request, "admin_shop.html", viewer=viewer, locale=locale, title="admin_shop.title", tab="me",
+                  report=found, days=days)

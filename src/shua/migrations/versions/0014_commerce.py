@@ -1,8 +1,8 @@
-"""commerce: shops, products, SKUs, orders and items, addresses, shipments, video carts, link-out taps
+"""commerce: shops, products, SKUs, orders, addresses, shipments, video carts, link-out taps, reviews
 
 Revision ID: 0014
 Revises: 0013
-Create Date: 2026-12-01 22:02:51.226700
+Create Date: 2026-12-01 22:08:36.100496
 """
 
 from __future__ import annotations
@@ -161,8 +161,25 @@ def upgrade() -> None:
     with op.batch_alter_table('order_items', schema=None) as batch_op:
         batch_op.create_index('ix_order_items_order', ['order_id'], unique=False)
 
+    op.create_table('reviews',
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('order_item_id', sa.BigInteger(), nullable=False),
+    sa.Column('product_id', sa.BigInteger(), nullable=False),
+    sa.Column('buyer_id', sa.BigInteger(), nullable=False),
+    sa.Column('stars', sa.Integer(), nullable=False),
+    sa.Column('text', sa.String(length=500), nullable=False),
+    sa.Column('created_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('stars BETWEEN 1 AND 5', name=op.f('ck_reviews_stars_range')),
+    sa.ForeignKeyConstraint(['order_item_id'], ['order_items.id'],
+                            name=op.f('fk_reviews_order_item_id_order_items'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reviews')),
+    sa.UniqueConstraint('order_item_id', name=op.f('uq_reviews_order_item_id'))
+    )
+    with op.batch_alter_table('reviews', schema=None) as batch_op:
+        batch_op.create_index('ix_reviews_product', ['product_id', 'id'], unique=False)
+
 
 def downgrade() -> None:
-    for table in ("external_clicks", "video_carts", "shipment_events", "order_items", "orders", "addresses", "skus",
-                  "products", "shops"):
+    for table in ("reviews", "external_clicks", "video_carts", "shipment_events", "order_items", "orders", "addresses",
+                  "skus", "products", "shops"):
         op.drop_table(table)
