@@ -30,7 +30,7 @@ class TestShopJourney:
         seller_tab: Tab = await new_tab()
         seller = seller_tab.page
         await sign_up(seller, "shopkeeper", nickname="店主")
-        await seller.get_by_role("link", name="我的小店").click()
+        await seller.get_by_role("link", name="小店", exact=True).click()
         await seller.get_by_label("店铺名称").fill("小林的杂货铺")
         await seller.get_by_role("button", name="立即开店").click()
         await expect(seller.locator("#shop-status")).to_have_text("营业中")

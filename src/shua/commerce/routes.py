@@ -385,6 +385,22 @@ async def product_reviews(product_id: ID, db: DB) -> ReviewsRead:
                                          created_at=r.created_at) for r in latest])
 
 
+class ShopGmv(BaseModel):
+    shop: str
+    gmv: int
+
+
+class VideoGmv(BaseModel):
+    video_id: ID
+    gmv: int
+
+
+class ProductGmv(BaseModel):
+    title: str
+    units: int
+    gmv: int
+
+
 class GmvRead(BaseModel):
     since: datetime
     until: datetime
@@ -394,9 +410,9 @@ class GmvRead(BaseModel):
     affiliate: int = Field(description="Creators' commissions on completed orders")
     external_clicks: int = Field(description="Taps on links out to other stores: not sales, not in GMV")
     by_day: dict[str, int]
-    by_shop: list[tuple[str, int]]
-    by_video: list[tuple[str, int]]
-    top_products: list[tuple[str, int, int]] = Field(description="title, units, fen")
+    by_shop: list[ShopGmv]
+    by_video: list[VideoGmv]
+    top_products: list[ProductGmv]
 
 
 gmv_admin = APIRouter(prefix="/api/v1/admin/commerce", tags=["admin"])
@@ -413,8 +429,10 @@ async def gmv_report(_admin: AdminAuth, db: DB, days: Annotated[int, Query(ge=1,
     found = await gmv.report(db, since=until - timedelta(days=days), until=until)
     return GmvRead(since=found.since, until=found.until, gmv=found.gmv, refunded=found.refunded, orders=found.orders,
                    affiliate=found.affiliate, external_clicks=found.external_clicks,
-                   by_day={d.isoformat(): v for d, v in found.by_day.items()}, by_shop=found.by_shop,
-                   by_video=[(str(v), n) for v, n in found.by_video], top_products=found.top_products)
+                   by_day={d.isoformat(): v for d, v in found.by_day.items()},
+                   by_shop=[ShopGmv(shop=name, gmv=n) for name, n in found.by_shop],
+                   by_video=[VideoGmv(video_id=v, gmv=n) for v, n in found.by_video],
+                   top_products=[ProductGmv(title=t, units=u, gmv=n) for t, u, n in found.top_products])
 
 
 class Verification(BaseModel):
