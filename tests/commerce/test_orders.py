@@ -342,3 +342,27 @@ class TestReviewsAndGmv:
         assert (report["top_products"][0]["title"], report["top_products"][0]["units"]) == ("手冲咖啡壶", 1)
         async with database.transaction(write=False) as db:
             assert (await ledger.verify(db)).ok
+
+
+class TestCardPaymentsAndTheWindow:
+    async def test_an_unanswered_card_payment_keeps_the_order_until_the_bank_declines_it(
+            self, client: httpx2.AsyncClient, database: Database) -> None:
+        from shua.commerce.tasks import expire_order
+        from tests.payments.test_wallet_routes import bind
+
+        _, product = await merchant_with(client, stock=1)
+        buyer = await buyer_with_money(client, database, "buyer", 1)  # not enough: pays by card
+        card = await bind(buyer, database, number="4000 0000 0000 0002")  # the simulated bank declines it
+        order = (await keyed(buyer, "/api/v1/orders", {"items": [line(product)], "expected_total": 9_900})).json()
+        r = await keyed(buyer, f"/api/v1/payments/intents/{order['intent_id']}/confirmation",
+                        {"method": "card", "card_id": card["id"], "pin": PIN})
+        assert r.json()["status"] == "processing"
+        clock.travel(16 * 60)
+        await expire_order(database, {"order_id": order["id"]})  # the window ends while the bank works
+        assert (await buyer.get(f"/api/v1/orders/{order['id']}")).json()["status"] == "created"
+        assert await stock(client, product) == 0
+        await jobs.drain(database)  # the bank declines; the window's second look cancels the order
+        clock.travel(6 * 60)
+        await jobs.drain(database)
+        assert (await buyer.get(f"/api/v1/orders/{order['id']}")).json()["status"] == "canceled"
+        assert await stock(client, product) == 1

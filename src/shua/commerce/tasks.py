@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from shua import runtime
 from shua.commerce import fulfilment, logistics, orders
 from shua.commerce.errors import OrderNotCancelable, OrderNotConfirmable, OrderNotFound
+from shua.core import clock
 from shua.core.db import Database
-from shua.core.jobs import subscribe, task
+from shua.core.jobs import enqueue, subscribe, task
+
+RECHECK = timedelta(minutes=5)
 
 
 @task("commerce.intent_succeeded", max_attempts=20, backoff_seconds=10)
@@ -25,8 +29,13 @@ async def expire_order(database: Database, payload: dict[str, Any]) -> None:
     async with database.transaction() as db:
         try:
             await orders.cancel(db, order_id=int(payload["order_id"]))
-        except (OrderNotCancelable, OrderNotFound):
-            return  # paid, or canceled already
+        except OrderNotCancelable as refused:
+            if refused.details.get("state") == "processing":
+                # A card payment the bank has not answered yet: look again later rather than
+                # leave the stock held for ever if the bank then declines it.
+                await enqueue(db, orders.EXPIRE_TASK, payload, run_at=clock.utcnow() + RECHECK)
+        except OrderNotFound:
+            return
 
 
 @task(logistics.STEP_TASK, max_attempts=20, backoff_seconds=30)
