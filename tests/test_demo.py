@@ -103,3 +103,30 @@ async def test_demo_wallets_hold_money_that_balances_once(app) -> None:  # type:
         waiting = await intents.list_for(db, user_id=demo.id, role="payer")
         assert [(i.amount, i.status) for i in waiting] == [(1_990, "requires_confirmation")]
         assert (await ledger.verify(db)).ok
+
+
+async def test_demo_shop_lists_products_and_hangs_them_on_videos_once(app) -> None:  # type: ignore[no-untyped-def]
+    from shua.accounts.models import User
+    from shua.commerce import carts, shops
+    from shua.demo_shop import seed_shop
+    from shua.media import videos
+    from tests.factories import make_video
+
+    rt = app.state.runtime
+    await seed(rt)
+    async with rt.database.transaction() as db:
+        for handle in ("chef_lin", "lisi"):
+            owner = await db.scalar(select(User).where(User.handle == handle))
+            await make_video(db, owner, caption=f"{handle} 的视频")
+    assert await seed_shop(rt) == 2
+    assert await seed_shop(rt) == 0  # a second run changes nothing
+    async with rt.database.transaction(write=False) as db:
+        chef = await db.scalar(select(User).where(User.handle == "chef_lin"))
+        assert chef is not None
+        shop = await shops.shop_of(db, owner_id=chef.id)
+        listed = await shops.products_of(db, shop_id=shop.id)
+        assert len(listed) == 2 and all(skus for _, skus in listed)
+        for handle in ("chef_lin", "lisi"):
+            owner = await db.scalar(select(User).where(User.handle == handle))
+            latest = await videos.list_own_videos(db, owner_id=owner.id, limit=1)
+            assert (await carts.of_video(db, video_id=latest[0].id)) is not None

@@ -150,6 +150,10 @@ def demo(
 
         searched = _run(seed_searches)
         console.print(f"[green]✓[/] demo searches and hot list ready ({searched} new searches)")
+    from shua.demo_shop import seed_shop
+
+    listed = _run(seed_shop)
+    console.print(f"[green]✓[/] demo shop ready ({listed} new products)")
     console.print(f"  log in as [bold]demo[/] / [bold]{DEMO_PASSWORD}[/]"
                   f"  (operator: [bold]admin[/] / [bold]{ADMIN_PASSWORD}[/])")
     if serve_after:
