@@ -1,9 +1,10 @@
 """Random sequences of order and after-sale actions (checkout, pay, cancel, expire, ship,
-deliver, confirm, refund in part or whole) against three buyers and one SKU, checking after every
-step that money and state agree: stock plus what live orders hold is what was listed and never
-negative; an order is paid exactly when its intent succeeded; the merchant's escrow holds what
-paid-but-unfinished orders are owed; nothing is released twice and nothing reaches "refunded"
-without a ledger reversal; the ledger balances throughout."""
+deliver, confirm, a refund in part or whole, an approved after-sales refund) against three buyers
+and one SKU, checking after every step that money and state agree: stock plus what live orders
+hold is what was listed and never negative; an order is paid exactly when its intent succeeded
+(or canceled after a whole refund); the merchant's escrow holds what paid-but-unfinished orders
+are owed; nothing is released twice and nothing is refunded without a ledger reversal; the
+ledger balances throughout."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
-from shua.commerce import addresses, fulfilment, orders, shops
+from shua.commerce import addresses, after_sales, fulfilment, orders, shops
 from shua.commerce.logistics import STEPS, SimulatedCarrier
 from shua.commerce.models import CANCELED, COMPLETED, CREATED, Order, Sku
 from shua.core.db import Base, Database
@@ -24,7 +25,7 @@ from shua.payments.models import BANK_CLEARING, ESCROW, WALLET, LedgerTransfer, 
 from tests.factories import make_user
 
 STOCK, PRICE, FEE_BPS = 6, 1_000, 100
-ACTIONS = ("checkout", "pay", "cancel", "expire", "ship", "deliver", "confirm", "refund")
+ACTIONS = ("checkout", "pay", "cancel", "expire", "ship", "deliver", "confirm", "refund", "after_sale")
 OPS = st.lists(st.tuples(st.sampled_from(ACTIONS), st.integers(0, 5), st.integers(1, 3), st.integers(1, 1_200)),
                max_size=30)
 
@@ -97,6 +98,12 @@ async def _step(database: Database, world: dict[str, Any], placed: list[int], ac
                     await fulfilment.carrier_step(db, order_id=order_id, step=n, confirm_days=7)
             elif action == "confirm":
                 await fulfilment.confirm_receipt(db, order_id=order_id, fee_bps=FEE_BPS)
+            elif action == "after_sale":  # a refund only, asked and approved at once
+                order = await db.get(Order, order_id)
+                assert order is not None
+                row = await after_sales.request(db, buyer_id=order.buyer_id, order_id=order_id, kind="refund_only",
+                                                reason="quality", detail="", amount=amount)
+                await after_sales.decide(db, merchant_id=world["seller"], after_sale_id=row.id, approve=True)
             elif action == "refund":
                 order = await db.get(Order, order_id)
                 assert order is not None and order.intent_id is not None
@@ -125,7 +132,10 @@ async def _check(database: Database, world: dict[str, Any], placed: list[int]) -
             if order.status != CANCELED:
                 held += sum(i.quantity for i in items)
             paid = intent.status == "succeeded"
-            assert paid == (order.status not in (CREATED, CANCELED)), (order.status, intent.status)
+            refunded_whole = intent.amount_refunded == intent.amount
+            assert paid == (order.status not in (CREATED, CANCELED)) or (order.status == CANCELED and paid
+                                                                           and refunded_whole), (order.status,
+                                                                                                 intent.status)
             if order.status == CANCELED:
                 assert intent.status in ("canceled", "requires_confirmation") or intent.amount_refunded == intent.amount
             if paid and intent.released_at is None:

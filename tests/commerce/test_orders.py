@@ -366,3 +366,63 @@ class TestCardPaymentsAndTheWindow:
         await jobs.drain(database)
         assert (await buyer.get(f"/api/v1/orders/{order['id']}")).json()["status"] == "canceled"
         assert await stock(client, product) == 1
+
+
+class TestAfterSales:
+    async def test_refund_only_return_and_refund_and_arbitration(self, client: httpx2.AsyncClient,
+                                                                 database: Database) -> None:
+        seller, buyer, order = await paid_order(client, database)
+        url = f"/api/v1/orders/{order['id']}/after-sales"
+        assert_problem(await seller.post(url, json={"kind": "refund_only", "reason": "damaged"}), 404,
+                       "commerce.after_sale_not_found")  # not the seller's to ask
+        assert (await buyer.post(url, json={"kind": "refund_only", "reason": "bored"})).status_code == 422
+        assert_problem(await buyer.post(url, json={"kind": "refund_only", "reason": "damaged", "amount": 9_901}), 422,
+                       "payments.refund_exceeds_payment")
+        first = (await buyer.post(url, json={"kind": "refund_only", "reason": "damaged", "amount": 1_000,
+                                             "detail": "壶嘴有划痕"})).json()
+        assert first["status"] == "requested"
+        assert_problem(await buyer.post(url, json={"kind": "exchange", "reason": "wrong_item"}), 409,
+                       "commerce.after_sale_open")
+        decide = f"/api/v1/after-sales/{first['id']}/decision"
+        assert_problem(await keyed(buyer, decide, {"approve": True}), 404, "commerce.after_sale_not_found")
+        r = await keyed(seller, decide, {"approve": True, "note": "抱歉"}, key="approve-1")
+        assert r.status_code == 200 and r.json()["status"] == "refunded", r.text
+        assert (await keyed(seller, decide, {"approve": True, "note": "抱歉"}, key="approve-1")).json() == r.json()
+        assert await wallet_of(buyer) == 50_000 - 9_900 + 1_000  # back, once
+
+        # A rejected return goes to the platform, which rules for the buyer: the goods come back, the money too.
+        second = (await buyer.post(url, json={"kind": "return_refund", "reason": "quality"})).json()
+        assert second["amount"] == 8_900  # all that is left
+        assert (await keyed(seller, f"/api/v1/after-sales/{second['id']}/decision",
+                            {"approve": False, "note": "人为损坏"})).json()["status"] == "rejected"
+        assert (await buyer.post(f"/api/v1/after-sales/{second['id']}/appeal")).json()["status"] == "arbitration"
+        root = await make_admin(client, database)
+        queue = (await root.get("/api/v1/admin/commerce/after-sales")).json()
+        assert [a["id"] for a in queue] == [second["id"]]
+        assert_problem(await keyed(buyer, f"/api/v1/admin/commerce/after-sales/{second['id']}/ruling",
+                                   {"for_buyer": True}), 403, "auth.admin_required")
+        r = await keyed(root, f"/api/v1/admin/commerce/after-sales/{second['id']}/ruling", {"for_buyer": True,
+                                                                                            "note": "质检报告支持买家"})
+        assert r.json()["status"] == "awaiting_return", r.text
+        r = await buyer.post(f"/api/v1/after-sales/{second['id']}/return", json={"tracking_number": "SF99990000"})
+        assert r.json()["status"] == "returned"
+        r = await keyed(seller, f"/api/v1/after-sales/{second['id']}/receipt", {})
+        assert r.json()["status"] == "refunded"
+        assert await wallet_of(buyer) == 50_000  # every fen back
+        found = (await buyer.get(f"/api/v1/orders/{order['id']}")).json()
+        assert found["status"] == "canceled" and await stock(client, {"id": found["items"][0]["product_id"]}) == 5
+        async with database.transaction(write=False) as db:
+            assert (await ledger.verify(db)).ok
+        assert_problem(await buyer.post(url, json={"kind": "refund_only", "reason": "other"}), 409,
+                       "commerce.after_sale_not_allowed")
+
+    async def test_after_the_window_no_more_after_sales(self, client: httpx2.AsyncClient, database: Database) -> None:
+        seller, buyer, order = await paid_order(client, database)
+        ship = {"carrier": "sf", "tracking_number": "SF00001"}
+        await seller.post(f"/api/v1/orders/{order['id']}/shipment", json=ship)
+        await jobs.drain(database)
+        await buyer.post(f"/api/v1/orders/{order['id']}/receipt")
+        clock.travel(8 * 86_400)
+        assert_problem(await buyer.post(f"/api/v1/orders/{order['id']}/after-sales",
+                                        json={"kind": "refund_only", "reason": "quality"}), 409,
+                       "commerce.after_sale_not_allowed")

@@ -183,3 +183,36 @@ class Review(Base):
     stars: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+
+# After-sales (售后): what the buyer asks for, and where the request stands.
+REFUND_ONLY, RETURN_REFUND, EXCHANGE = "refund_only", "return_refund", "exchange"
+AFTER_SALE_KINDS = (REFUND_ONLY, RETURN_REFUND, EXCHANGE)
+AFTER_SALE_REASONS = ("not_as_described", "damaged", "wrong_item", "quality", "not_received", "changed_mind", "other")
+REQUESTED, APPROVED, REJECTED, AWAITING_RETURN, RETURNED, ARBITRATION, REFUNDED, EXCHANGED, CLOSED = (
+    "requested", "approved", "rejected", "awaiting_return", "returned", "arbitration", "refunded", "exchanged",
+    "closed")
+
+
+class AfterSale(Base):
+    """A buyer's after-sales request on an order: refund only, return and refund, or exchange.
+    The merchant approves or rejects; a rejected buyer may ask the platform to arbitrate."""
+
+    __tablename__ = "after_sales"
+    __table_args__ = (Index("ix_after_sales_order", "order_id"), Index("ix_after_sales_shop", "shop_id", "id"),
+                      CheckConstraint("amount >= 0", name="amount_not_negative"))
+
+    id: Mapped[int] = id_column()
+    order_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("orders.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(BigInteger)
+    buyer_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(24))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)  # fen to refund (0 for an exchange)
+    status: Mapped[str] = mapped_column(String(16), default=REQUESTED)
+    merchant_note: Mapped[str] = mapped_column(String(200), default="")
+    return_tracking: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    refund_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # Shua Pay's refund object
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)

@@ -11,9 +11,20 @@ from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shua.commerce import addresses, carts, fulfilment, gmv, orders, reviews, shops
+from shua.accounts.errors import AdminRequired
+from shua.commerce import addresses, after_sales, carts, fulfilment, gmv, orders, reviews, shops
 from shua.commerce.logistics import CARRIERS, CarrierConnector, SimulatedCarrier
-from shua.commerce.models import SHOP_KINDS, Address, Order, Product, Shop, Sku
+from shua.commerce.models import (
+    AFTER_SALE_KINDS,
+    AFTER_SALE_REASONS,
+    SHOP_KINDS,
+    Address,
+    AfterSale,
+    Order,
+    Product,
+    Shop,
+    Sku,
+)
 from shua.core.ids import ID
 from shua.core.text import Line
 from shua.runtime import Runtime
@@ -22,6 +33,7 @@ from shua.web.idempotent import IdempotencyKeyHeader, respond
 
 router = APIRouter(prefix="/api/v1", tags=["shop"])
 admin = APIRouter(prefix="/api/v1/admin/shops", tags=["admin"])
+gmv_admin = APIRouter(prefix="/api/v1/admin/commerce", tags=["admin"])
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"description": "Problem", "content": {"application/problem+json": {}}}
     for code in (400, 401, 403, 404, 409, 422, 429)
@@ -150,6 +162,51 @@ class TrackRead(BaseModel):
     at: datetime
 
 
+class AfterSaleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal[AFTER_SALE_KINDS]  # type: ignore[valid-type]
+    reason: Literal[AFTER_SALE_REASONS]  # type: ignore[valid-type]
+    detail: Annotated[str, Field(max_length=500)] = ""
+    amount: Price | None = Field(default=None, description="Fen to refund; omit for all that is left")
+
+
+class AfterSaleRead(BaseModel):
+    id: ID
+    order_id: ID
+    kind: str
+    reason: str
+    detail: str
+    amount: int
+    status: str = Field(description="requested, approved, rejected, awaiting_return, returned, arbitration, "
+                                    "refunded, exchanged or closed")
+    merchant_note: str
+    return_tracking: str | None
+    created_at: datetime
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    approve: bool
+    note: Line(200) = ""  # type: ignore[valid-type]
+
+
+class ReturnShipment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tracking_number: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{6,40}$")]
+
+
+class Ruling(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    for_buyer: bool
+    note: Line(200) = ""  # type: ignore[valid-type]
+
+
+def after_sale_read(a: AfterSale) -> AfterSaleRead:
+    return AfterSaleRead(id=a.id, order_id=a.order_id, kind=a.kind, reason=a.reason, detail=a.detail, amount=a.amount,
+                         status=a.status, merchant_note=a.merchant_note, return_tracking=a.return_tracking,
+                         created_at=a.created_at)
+
+
 class OrderRead(BaseModel):
     id: ID
     shop_id: ID
@@ -164,6 +221,7 @@ class OrderRead(BaseModel):
     carrier: str | None
     tracking_number: str | None
     timeline: list[TrackRead] = Field(description="The parcel's steps, newest first")
+    after_sales: list[AfterSaleRead]
     expires_at: datetime
     created_at: datetime
 
@@ -196,6 +254,7 @@ async def order_read(db: AsyncSession, order: Order) -> OrderRead:
                      ship_to={k: str(v) for k, v in (order.ship_to or {}).items()}, carrier=order.carrier,
                      tracking_number=order.tracking_number,
                      timeline=[TrackRead(status=e.status, description=e.description, at=e.at) for e in track],
+                     after_sales=[after_sale_read(a) for a in await after_sales.of_order(db, order_id=order.id)],
                      expires_at=order.expires_at, created_at=order.created_at)
 
 
@@ -348,6 +407,72 @@ async def read_cart(video_id: ID, db: DB) -> CartRead:
     return await cart_read(db, video_id)
 
 
+@router.post("/orders/{order_id}/after-sales", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
+async def request_after_sale(order_id: ID, body: AfterSaleCreate, auth: CurrentAuth, db: DB) -> AfterSaleRead:
+    """Ask for a refund, a return and refund, or an exchange (申请售后), with a reason."""
+    row = await after_sales.request(db, buyer_id=auth.user.id, order_id=order_id, kind=body.kind, reason=body.reason,
+                                    detail=body.detail.strip(), amount=body.amount)
+    return after_sale_read(row)
+
+
+async def _keyed_step(request: Request, runtime: Runtime, auth: Any, action: str, key: str | None,
+                      body: dict[str, Any], step: Any) -> Response:
+    async def work(db: AsyncSession) -> tuple[int, Any]:
+        return 200, after_sale_read(await step(db)).model_dump(mode="json")
+
+    return await respond(request, runtime, user_id=auth.user.id, action=action, key=key, body=body, work=work)
+
+
+@router.post("/after-sales/{after_sale_id}/decision", response_model=AfterSaleRead, responses=PROBLEMS)
+async def decide_after_sale(after_sale_id: ID, body: Decision, request: Request, auth: StreamingAuth,
+                            runtime: RuntimeDep, idempotency_key: IdempotencyKeyHeader = None) -> Response:
+    """The merchant approves (a refund only is paid back at once) or rejects. Keyed: it can move money."""
+    return await _keyed_step(request, runtime, auth, f"after_sale.decide:{after_sale_id}", idempotency_key,
+                             body.model_dump(mode="json"),
+                             lambda db: after_sales.decide(db, merchant_id=auth.user.id, after_sale_id=after_sale_id,
+                                                           approve=body.approve, note=body.note))
+
+
+@router.post("/after-sales/{after_sale_id}/return", responses=PROBLEMS)
+async def ship_return(after_sale_id: ID, body: ReturnShipment, auth: CurrentAuth, db: DB) -> AfterSaleRead:
+    """The buyer sends the goods back (退货): the tracking number."""
+    return after_sale_read(await after_sales.ship_back(db, buyer_id=auth.user.id, after_sale_id=after_sale_id,
+                                                       tracking_number=body.tracking_number))
+
+
+@router.post("/after-sales/{after_sale_id}/receipt", response_model=AfterSaleRead, responses=PROBLEMS)
+async def receive_return(after_sale_id: ID, request: Request, auth: StreamingAuth, runtime: RuntimeDep,
+                         idempotency_key: IdempotencyKeyHeader = None) -> Response:
+    """The merchant has the return: the buyer is refunded (or the exchange is done). Keyed."""
+    return await _keyed_step(request, runtime, auth, f"after_sale.receive:{after_sale_id}", idempotency_key, {},
+                             lambda db: after_sales.receive_return(db, merchant_id=auth.user.id,
+                                                                   after_sale_id=after_sale_id))
+
+
+@router.post("/after-sales/{after_sale_id}/appeal", responses=PROBLEMS)
+async def appeal_after_sale(after_sale_id: ID, auth: CurrentAuth, db: DB) -> AfterSaleRead:
+    """Rejected: ask the platform to arbitrate (平台介入)."""
+    return after_sale_read(await after_sales.appeal(db, buyer_id=auth.user.id, after_sale_id=after_sale_id))
+
+
+@gmv_admin.get("/after-sales", responses=PROBLEMS)
+async def arbitration_queue(_admin: AdminAuth, db: DB) -> list[AfterSaleRead]:
+    """Requests waiting for the platform's decision, oldest first."""
+    return [after_sale_read(a) for a in await after_sales.in_arbitration(db)]
+
+
+@gmv_admin.post("/after-sales/{after_sale_id}/ruling", response_model=AfterSaleRead, responses=PROBLEMS)
+async def rule_after_sale(after_sale_id: ID, body: Ruling, request: Request, auth: StreamingAuth,
+                          runtime: RuntimeDep, idempotency_key: IdempotencyKeyHeader = None) -> Response:
+    """The platform decides (audited): for the buyer (the approved path) or for the merchant (closed)."""
+    if not auth.user.is_admin:
+        raise AdminRequired()
+    return await _keyed_step(request, runtime, auth, f"after_sale.rule:{after_sale_id}", idempotency_key,
+                             body.model_dump(mode="json"),
+                             lambda db: after_sales.arbitrate(db, actor_id=auth.user.id, after_sale_id=after_sale_id,
+                                                              for_buyer=body.for_buyer, note=body.note))
+
+
 class ReviewCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stars: int = Field(ge=1, le=5)
@@ -413,9 +538,6 @@ class GmvRead(BaseModel):
     by_shop: list[ShopGmv]
     by_video: list[VideoGmv]
     top_products: list[ProductGmv]
-
-
-gmv_admin = APIRouter(prefix="/api/v1/admin/commerce", tags=["admin"])
 
 
 @gmv_admin.get("/gmv", responses=PROBLEMS)

@@ -1,8 +1,8 @@
-"""commerce: shops, products, SKUs, orders, addresses, shipments, video carts, link-out taps, reviews
+"""commerce: shops, products, SKUs, orders, addresses, shipments, video carts, reviews, after-sales
 
 Revision ID: 0014
 Revises: 0013
-Create Date: 2026-12-01 22:08:36.100496
+Create Date: 2026-12-01 22:32:25.698258
 """
 
 from __future__ import annotations
@@ -101,6 +101,30 @@ def upgrade() -> None:
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.create_index('ix_products_shop', ['shop_id', 'id'], unique=False)
 
+    op.create_table('after_sales',
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('order_id', sa.BigInteger(), nullable=False),
+    sa.Column('shop_id', sa.BigInteger(), nullable=False),
+    sa.Column('buyer_id', sa.BigInteger(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=24), nullable=False),
+    sa.Column('detail', sa.String(length=500), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('merchant_note', sa.String(length=200), nullable=False),
+    sa.Column('return_tracking', sa.String(length=40), nullable=True),
+    sa.Column('refund_id', sa.BigInteger(), nullable=True),
+    sa.Column('created_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount >= 0', name=op.f('ck_after_sales_amount_not_negative')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'],
+                            name=op.f('fk_after_sales_order_id_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_after_sales'))
+    )
+    with op.batch_alter_table('after_sales', schema=None) as batch_op:
+        batch_op.create_index('ix_after_sales_order', ['order_id'], unique=False)
+        batch_op.create_index('ix_after_sales_shop', ['shop_id', 'id'], unique=False)
+
     op.create_table('shipment_events',
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('order_id', sa.BigInteger(), nullable=False),
@@ -180,6 +204,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("reviews", "external_clicks", "video_carts", "shipment_events", "order_items", "orders", "addresses",
-                  "skus", "products", "shops"):
+    for table in ("after_sales", "reviews", "external_clicks", "video_carts", "shipment_events", "order_items",
+                  "orders", "addresses", "skus", "products", "shops"):
         op.drop_table(table)
