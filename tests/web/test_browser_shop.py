@@ -1,8 +1,9 @@
 """In Chromium, the shop's first loop: a merchant opens 我的小店 and lists a product with two
 SKUs; a buyer opens the product page, adds an address, picks a SKU and quantity, buys now, pays
 on Shua Pay's page with the wallet; the merchant ships it, the carrier's steps arrive, the buyer
-confirms receipt and reviews it, the merchant's wallet holds the money less the commission, and
-the operator's GMV dashboard counts the sale."""
+confirms receipt and reviews it, the merchant's wallet holds the money less the commission; an
+after-sales refund flows back to the buyer, and the operator's GMV dashboard counts the sale net
+of it."""
 
 from __future__ import annotations
 
@@ -119,11 +120,26 @@ class TestShopJourney:
         await expect(buyer.locator("#product-reviews")).to_contain_text("已购")
         await seller.goto("/wallet")
         await expect(seller.locator("#wallet-balance")).to_have_text("¥196.02")  # ¥198 less the 1 % commission
+
+        # A scratch on the spout: the buyer asks for ¥20 back, the merchant agrees, the money flows back.
+        await buyer.goto("/orders")
+        await buyer.get_by_text("申请售后（退款 / 退货 / 换货）").click()
+        await buyer.get_by_label("售后类型").select_option(label="仅退款")
+        await buyer.get_by_label("原因").select_option(label="商品破损")
+        await buyer.get_by_label("退款金额（不填则全部）").fill("20")
+        await buyer.get_by_label("问题描述（选填）").fill("壶嘴有划痕")
+        await buyer.get_by_role("button", name="提交申请").click()
+        await expect(buyer.locator("[data-after-sale-status]")).to_have_text("待商家处理")
+        await seller.goto("/orders?role=seller")
+        await seller.get_by_role("button", name="同意").click()
+        await expect(seller.locator("[data-after-sale-status]")).to_have_text("已退款")
+        await buyer.goto("/wallet")
+        await expect(buyer.locator("#wallet-balance")).to_have_text("¥122.00")  # 300 − 198 + 20
         await seller.goto(product_url)
         await expect(seller.get_by_text("这是你的商品。")).to_be_visible()
         async with database.transaction() as db:
             await accounts.set_role(db, user_id=owner.id, role="admin")
         await seller.goto("/admin/shop")
-        await expect(seller.locator("#gmv-total")).to_have_text("¥198.00")  # the closed-loop sale
+        await expect(seller.locator("#gmv-total")).to_have_text("¥178.00")  # the closed-loop sale, net of the refund
         await expect(seller.locator("#gmv-external")).to_have_text("0")
         await snap(seller, "zh-CN-admin-gmv")

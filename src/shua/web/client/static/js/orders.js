@@ -1,6 +1,6 @@
 // Orders: the merchant ships a paid order (carrier and tracking number); the buyer confirms receipt
 // and reviews each item.
-import { api, bindForm, errorMessage, t, toast } from "./shua.js";
+import { ApiError, api, bindForm, errorMessage, keyedPost, t, toFen, toast } from "./shua.js";
 
 document.querySelectorAll("form[data-ship]").forEach((form) => {
   bindForm(form, async (values) => {
@@ -28,6 +28,50 @@ document.querySelectorAll("[data-confirm]").forEach((button) => {
     try {
       await api("POST", `/api/v1/orders/${button.dataset.confirm}/receipt`);
       toast(t("js.order_completed"));
+      window.location.reload();
+    } catch (error) {
+      button.disabled = false;
+      toast(errorMessage(error));
+    }
+  });
+});
+
+document.querySelectorAll("form[data-after-sale-form]").forEach((form) => {
+  bindForm(form, async (values) => {
+    const amount = values.amount.trim() ? toFen(values.amount) : undefined;
+    if (amount === null) throw new ApiError(422, { code: "payments.invalid_amount", field: "amount" });
+    await api("POST", `/api/v1/orders/${form.dataset.afterSaleForm}/after-sales`, {
+      kind: values.kind, reason: values.reason, detail: values.detail.trim(), ...(amount ? { amount } : {}),
+    });
+    toast(t("js.after_sale_sent"));
+    window.location.reload();
+  });
+});
+
+// Steps that may move money carry an Idempotency-Key (the button's own, kept across a retry).
+for (const [attribute, path, body] of [
+  ["data-decide", "decision", (b) => ({ approve: b.dataset.approve === "true" })],
+  ["data-received", "receipt", () => ({})],
+]) {
+  document.querySelectorAll(`[${attribute}]`).forEach((button) => {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await keyedPost(button, `/api/v1/after-sales/${button.getAttribute(attribute)}/${path}`, body(button));
+        window.location.reload();
+      } catch (error) {
+        button.disabled = false;
+        toast(errorMessage(error));
+      }
+    });
+  });
+}
+
+document.querySelectorAll("[data-appeal]").forEach((button) => {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await api("POST", `/api/v1/after-sales/${button.dataset.appeal}/appeal`);
       window.location.reload();
     } catch (error) {
       button.disabled = false;
