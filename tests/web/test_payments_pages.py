@@ -77,3 +77,5 @@ async def test_receipts_statements_and_payment_pages(client: httpx2.AsyncClient,
         await accounts.set_role(db, user_id=alice_id, role="admin")
     r = await alice.get("/admin/payments")
     assert r.status_code == 200 and "Trial balance" in r.text and "balanced" in r.text
+    r = await alice.get("/admin/shop")
+    assert r.status_code == 200 and "After-sales disputes" in r.text and "Closed-loop GMV" in r.text

@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shua.commerce import addresses, carts, gmv, orders, reviews, shops
+from shua.commerce import addresses, after_sales, carts, gmv, orders, reviews, shops
 from shua.commerce.errors import ProductNotFound, ShopNotFound
 from shua.commerce.logistics import CARRIERS
-from shua.commerce.routes import address_read, order_read, product_read
+from shua.commerce.routes import address_read, after_sale_read, order_read, product_read
 from shua.core import clock
 from shua.web.deps import get_runtime
 from shua.web.pages import current_viewer, error_page, login_redirect, pick_locale, render
@@ -97,5 +97,6 @@ async def show_gmv(request: Request, days: Annotated[int, Query(ge=1, le=366)] =
     until = clock.utcnow()
     async with get_runtime(request).database.transaction(write=False) as db:
         found = await gmv.report(db, since=until - timedelta(days=days), until=until)
+        disputes = [after_sale_read(a) for a in await after_sales.in_arbitration(db)]
     return render(request, "admin_shop.html", viewer=viewer, locale=locale, title="admin_shop.title", tab="me",
-                  report=found, days=days)
+                  report=found, days=days, disputes=disputes)
