@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import httpx2
+from sqlalchemy import select
 
 from shua.core import clock, jobs
 from shua.core.db import Database
@@ -297,7 +298,7 @@ class TestVideoCarts:
         out = await client.get(f"/go/{video.id}")
         assert out.status_code == 302 and out.headers["location"] == "https://shop.example.com/item/1"
         async with database.transaction(write=False) as db:
-            from sqlalchemy import func, select
+            from sqlalchemy import func
 
             from shua.commerce.models import ExternalClick
             assert await db.scalar(select(func.count()).select_from(ExternalClick)) == 1
@@ -426,3 +427,33 @@ class TestAfterSales:
         assert_problem(await buyer.post(f"/api/v1/orders/{order['id']}/after-sales",
                                         json={"kind": "refund_only", "reason": "quality"}), 409,
                        "commerce.after_sale_not_allowed")
+
+
+class TestShopScore:
+    async def test_reviews_and_speed_make_the_score(self, client: httpx2.AsyncClient, database: Database) -> None:
+        from shua.commerce import score
+        from shua.commerce.models import Shop
+
+        seller, buyer, order = await paid_order(client, database)
+        async with database.transaction(write=False) as db:
+            shop_id = (await db.scalar(select(Shop.id)))
+            assert shop_id is not None
+            fresh = await score.of_shop(db, shop_id=shop_id)
+        assert fresh.score == 3.5 and fresh.reviews is None  # nothing known yet: neutral
+        ship = {"carrier": "sf", "tracking_number": "SF0000001"}
+        await seller.post(f"/api/v1/orders/{order['id']}/shipment", json=ship)
+        await jobs.drain(database)
+        await buyer.post(f"/api/v1/orders/{order['id']}/receipt")
+        item = (await buyer.get(f"/api/v1/orders/{order['id']}")).json()["items"][0]
+        await buyer.post(f"/api/v1/order-items/{item['id']}/review", json={"stars": 5})
+        async with database.transaction(write=False) as db:
+            found = await score.of_shop(db, shop_id=shop_id)
+        assert (found.reviews, found.shipping, found.after_sales) == (5.0, 5.0, None)
+        assert found.score == round(5 * 0.5 + 5 * 0.3 + 3.5 * 0.2, 1)
+        page = await client.get(f"/p/{item['product_id']}")
+        assert "体验分 4.7" in page.text or "Shop score 4.7" in page.text
+
+    def test_speed_scale(self) -> None:
+        from shua.commerce.score import _speed
+
+        assert [_speed(h) for h in (None, 2, 24, 48, 72, 500)] == [None, 5.0, 5.0, 2.5, 0.0, 0.0]

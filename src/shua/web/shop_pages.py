@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shua.commerce import addresses, after_sales, carts, gmv, orders, reviews, shops
+from shua.commerce import addresses, after_sales, carts, gmv, orders, reviews, score, shops
 from shua.commerce.errors import ProductNotFound, ShopNotFound
 from shua.commerce.logistics import CARRIERS
 from shua.commerce.routes import address_read, after_sale_read, order_read, product_read
@@ -34,11 +34,13 @@ async def show_product(request: Request, product_id: str,
             return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")
         book = [address_read(a) for a in await addresses.list_of(db, user_id=viewer.me.id)] if viewer else []
         rating, latest = await reviews.of_product(db, product_id=product.id)
+        experience = await score.of_shop(db, shop_id=shop.id)
     own = viewer is not None and viewer.me.id == shop.owner_id
     if product.status != "on_sale" and not own:
         return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")
     return render(request, "product.html", viewer=viewer, locale=locale, title="product.title", tab=None,
                   product=product_read(product, shop, skus), own=own, addresses=book, rating=rating, latest=latest,
+                  experience=experience,
                   video_id=v if v and v.isdigit() else None)
 
 
