@@ -457,3 +457,27 @@ class TestShopScore:
         from shua.commerce.score import _speed
 
         assert [_speed(h) for h in (None, 2, 24, 48, 72, 500)] == [None, 5.0, 5.0, 2.5, 0.0, 0.0]
+
+
+class TestCart:
+    async def test_add_change_remove_and_checkout_takes_the_lines_out(self, client: httpx2.AsyncClient,
+                                                                      database: Database) -> None:
+        _, product = await merchant_with(client)
+        buyer = await buyer_with_money(client, database, "buyer", 50_000)
+        sku = product["skus"][0]["id"]
+        assert (await buyer.client.put(f"/api/v1/cart/items/{sku}", json={"quantity": 1},
+                                       headers=buyer.headers)).status_code == 204
+        await buyer.client.put(f"/api/v1/cart/items/{sku}", json={"quantity": 2}, headers=buyer.headers)
+        other = product["skus"][1]["id"]
+        await buyer.client.put(f"/api/v1/cart/items/{other}", json={"quantity": 1}, headers=buyer.headers)
+        lines = (await buyer.get("/api/v1/cart")).json()
+        assert [(line["sku_name"], line["quantity"]) for line in lines] == [("银色 / 600ml", 2), ("黑色 / 600ml", 1)]
+        assert (await buyer.client.put(f"/api/v1/cart/items/{sku}", json={"quantity": -1},
+                                       headers=buyer.headers)).status_code == 422
+        assert_problem(await buyer.client.put("/api/v1/cart/items/42", json={"quantity": 1}, headers=buyer.headers),
+                       404, "commerce.sku_not_found")
+        r = await keyed(buyer, "/api/v1/orders", {"items": [line(product, quantity=2)], "expected_total": 19_800})
+        assert r.status_code == 201
+        assert [x["sku_name"] for x in (await buyer.get("/api/v1/cart")).json()] == ["黑色 / 600ml"]  # bought: out
+        await buyer.client.put(f"/api/v1/cart/items/{other}", json={"quantity": 0}, headers=buyer.headers)
+        assert (await buyer.get("/api/v1/cart")).json() == []

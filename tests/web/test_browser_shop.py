@@ -143,3 +143,33 @@ class TestShopJourney:
         await expect(seller.locator("#gmv-total")).to_have_text("¥178.00")  # the closed-loop sale, net of the refund
         await expect(seller.locator("#gmv-external")).to_have_text("0")
         await snap(seller, "zh-CN-admin-gmv")
+
+    async def test_add_to_cart_and_check_out_from_it(self, tab: Tab, database: Database) -> None:
+        from shua.commerce import shops
+
+        async with database.transaction() as db:
+            seller = await accounts.signup(db, username="cartshop", password="Correct-Horse-42")
+            await shops.open_shop(db, owner_id=seller.id, name="文具小铺", kind="individual")
+            product, _ = await shops.add_product(db, owner_id=seller.id, title="钢笔", description="",
+                                                 skus=[("黑色", 3_500, 10), ("蓝色", 3_500, 10)])
+        page = tab.page
+        await sign_up(page, "cartbuyer", nickname="加购")
+        await page.goto(f"/p/{product.id}")
+        await page.get_by_label("收货人").fill("王小明")
+        await page.get_by_label("手机号").fill("13800138000")
+        await page.get_by_label("所在地区（省 市 区）").fill("北京市 海淀区")
+        await page.get_by_label("详细地址").fill("中关村大街 1 号")
+        await page.get_by_role("button", name="保存地址").click()
+        await page.get_by_label("蓝色").check()
+        await page.get_by_label("数量").fill("2")
+        await page.get_by_role("button", name="加入购物车").click()
+        await expect(page.locator("#toast")).to_have_text("已加入购物车。")
+        await page.goto("/cart")
+        await expect(page.get_by_role("heading", name="文具小铺")).to_be_visible()
+        await expect(page.locator("[data-total]")).to_have_text("合计 ¥70.00")
+        await snap(page, "zh-CN-cart")
+        await page.get_by_role("button", name="去结算").click()
+        await expect(page).to_have_url(re.compile(r"/pay/\d+$"))
+        await expect(page.locator("#pay-amount")).to_have_text("¥70.00")
+        await page.goto("/cart")
+        await expect(page.get_by_text("购物车是空的。")).to_be_visible()

@@ -19,9 +19,9 @@ from tests.helpers import PASSWORD, Browser
 STATIC_DIR = TEMPLATES_DIR.parent / "static"
 PUBLIC_PAGES = ["/", "/login", "/signup", "/search"]
 PROTECTED_PAGES = ["/friends", "/create", "/inbox", "/me", "/me/edit", "/settings", "/admin", "/wallet",
-                   "/wallet/statements/2026-12", "/admin/payments", "/orders", "/shop", "/admin/shop"]
+                   "/wallet/statements/2026-12", "/admin/payments", "/orders", "/shop", "/admin/shop", "/cart"]
 APP_PAGES = ["/", "/friends", "/create", "/inbox", "/me", "/me/edit", "/settings", "/wallet", "/u/alice", "/search",
-             "/search?q=%E7%8C%AB", "/wallet/statements/2026-12", "/orders", "/orders?role=seller", "/shop"]
+             "/search?q=%E7%8C%AB", "/wallet/statements/2026-12", "/orders", "/orders?role=seller", "/shop", "/cart"]
 # One string per language that only that language's catalogue has, shown on every page.
 MARKER = {"zh-CN": ">首页</a>", "en": ">Home</a>"}
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shua.commerce import addresses
+from shua.commerce import addresses, cart
 from shua.commerce.errors import (
     BuyingFromYourself,
     OneShopPerOrder,
@@ -96,6 +96,7 @@ async def checkout(db: AsyncSession, *, buyer_id: int, lines: list[Line], expect
     order.intent_id = intent.id
     await db.flush()
     await jobs.enqueue(db, EXPIRE_TASK, {"order_id": str(order.id)}, run_at=order.expires_at)
+    await cart.take_out(db, user_id=buyer_id, sku_ids=list(wanted))  # bought: out of the cart
     await jobs.publish(db, "commerce.order_created", {
         "order_id": str(order.id), "buyer_id": str(buyer_id), "shop_id": str(shop.id), "total": total,
         "source_video_id": str(source_video_id) if source_video_id else None})

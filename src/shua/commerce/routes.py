@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.accounts.errors import AdminRequired
-from shua.commerce import addresses, after_sales, carts, fulfilment, gmv, orders, reviews, shops
+from shua.commerce import addresses, after_sales, cart, carts, fulfilment, gmv, orders, reviews, shops
 from shua.commerce.logistics import CARRIERS, CarrierConnector, SimulatedCarrier
 from shua.commerce.models import (
     AFTER_SALE_KINDS,
@@ -471,6 +471,39 @@ async def rule_after_sale(after_sale_id: ID, body: Ruling, request: Request, aut
                              body.model_dump(mode="json"),
                              lambda db: after_sales.arbitrate(db, actor_id=auth.user.id, after_sale_id=after_sale_id,
                                                               for_buyer=body.for_buyer, note=body.note))
+
+
+class CartPut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    quantity: int = Field(ge=0, le=99, description="0 takes it out")
+
+
+class CartLineRead(BaseModel):
+    sku_id: ID
+    product_id: ID
+    shop_id: ID
+    shop_name: str
+    title: str
+    sku_name: str
+    price: int
+    stock: int
+    quantity: int
+
+
+@router.get("/cart", responses=PROBLEMS)
+async def read_cart_lines(auth: CurrentAuth, db: DB) -> list[CartLineRead]:
+    """Your cart, grouped by shop (check out one shop at a time)."""
+    return [CartLineRead(sku_id=line.sku.id, product_id=line.product.id, shop_id=line.shop.id,
+                         shop_name=line.shop.name, title=line.product.title, sku_name=line.sku.name,
+                         price=line.sku.price, stock=line.sku.stock, quantity=line.quantity)
+            for line in await cart.lines(db, user_id=auth.user.id)]
+
+
+@router.put("/cart/items/{sku_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PROBLEMS)
+async def put_in_cart(sku_id: ID, body: CartPut, auth: CurrentAuth, db: DB) -> Response:
+    """Add to the cart (加入购物车), change the quantity, or take it out (0)."""
+    await cart.put(db, user_id=auth.user.id, sku_id=sku_id, quantity=body.quantity)
+    return Response(status_code=204)
 
 
 class ReviewCreate(BaseModel):

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shua.commerce import addresses, after_sales, carts, gmv, orders, reviews, score, shops
+from shua.commerce import addresses, after_sales, cart, carts, gmv, orders, reviews, score, shops
 from shua.commerce.errors import ProductNotFound, ShopNotFound
 from shua.commerce.logistics import CARRIERS
 from shua.commerce.routes import address_read, after_sale_read, order_read, product_read
@@ -69,6 +69,24 @@ async def show_orders(request: Request, role: Annotated[str, Query(max_length=10
                                                                             limit=50)]
     return render(request, "orders.html", viewer=viewer, locale=pick_locale(request, viewer), title="orders.title",
                   tab="me", orders=found, role=chosen, carriers=CARRIERS)
+
+
+@router.get("/cart", response_class=HTMLResponse)
+async def show_cart(request: Request) -> Response:
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return login_redirect(request)
+    async with get_runtime(request).database.transaction(write=False) as db:
+        found = await cart.lines(db, user_id=viewer.me.id)
+        book = [address_read(a) for a in await addresses.list_of(db, user_id=viewer.me.id)]
+    groups: dict[str, list[dict[str, object]]] = {}
+    for line in found:
+        groups.setdefault(line.shop.name, []).append({
+            "product_id": line.product.id, "sku_id": line.sku.id, "title": line.product.title,
+            "sku_name": line.sku.name, "price": line.sku.price, "stock": line.sku.stock, "quantity": line.quantity,
+            "subtotal": line.sku.price * line.quantity})
+    return render(request, "cart.html", viewer=viewer, locale=pick_locale(request, viewer), title="cart.heading",
+                  tab="me", groups=list(groups.items()), addresses=book)
 
 
 @router.get("/shop", response_class=HTMLResponse)

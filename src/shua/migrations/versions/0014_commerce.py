@@ -1,8 +1,8 @@
-"""commerce: shops, products, SKUs, orders, addresses, shipments, video carts, reviews, after-sales
+"""commerce: shops, products, SKUs, carts, orders, addresses, shipments, video carts, reviews, after-sales
 
 Revision ID: 0014
 Revises: 0013
-Create Date: 2026-12-01 22:32:25.698258
+Create Date: 2026-12-01 22:38:29.747494
 """
 
 from __future__ import annotations
@@ -167,6 +167,21 @@ def upgrade() -> None:
     with op.batch_alter_table('video_carts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_video_carts_creator_id'), ['creator_id'], unique=False)
 
+    op.create_table('cart_items',
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('user_id', sa.BigInteger(), nullable=False),
+    sa.Column('sku_id', sa.BigInteger(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.Column('added_at', shua.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('quantity > 0', name=op.f('ck_cart_items_quantity_positive')),
+    sa.ForeignKeyConstraint(['sku_id'], ['skus.id'], name=op.f('fk_cart_items_sku_id_skus'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_cart_items_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cart_items')),
+    sa.UniqueConstraint('user_id', 'sku_id', name=op.f('uq_cart_items_user_id'))
+    )
+    with op.batch_alter_table('cart_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cart_items_user_id'), ['user_id'], unique=False)
+
     op.create_table('order_items',
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('order_id', sa.BigInteger(), nullable=False),
@@ -204,6 +219,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("after_sales", "reviews", "external_clicks", "video_carts", "shipment_events", "order_items",
-                  "orders", "addresses", "skus", "products", "shops"):
+    for table in ("cart_items", "after_sales", "reviews", "external_clicks", "video_carts", "shipment_events",
+                  "order_items", "orders", "addresses", "skus", "products", "shops"):
         op.drop_table(table)

@@ -1,6 +1,6 @@
 // The product page: choose a SKU, a quantity and where it goes, see the total, buy now (the order
 // holds the stock and sends you to Shua Pay's payment page); a first address is added here.
-import { ApiError, api, bindForm, keyedPost, t, yuan } from "./shua.js";
+import { ApiError, api, bindForm, errorMessage, keyedPost, t, toast, yuan } from "./shua.js";
 
 const root = document.getElementById("product");
 const form = document.getElementById("buy-form");
@@ -39,5 +39,22 @@ if (addressForm) {
       name: values.name.trim(), phone: values.phone.trim(), region: values.region.trim(), detail: values.detail.trim(),
     });
     window.location.reload();
+  });
+}
+
+const addButton = document.getElementById("add-to-cart");
+if (addButton) {
+  addButton.addEventListener("click", async () => {
+    const { sku, quantity } = chosen();
+    if (!sku) return;
+    addButton.disabled = true;
+    try {
+      await api("PUT", `/api/v1/cart/items/${sku.value}`, { quantity });
+      toast(t("js.added_to_cart"));
+    } catch (error) {
+      toast(errorMessage(error));
+    } finally {
+      addButton.disabled = false;
+    }
   });
 }
