@@ -61,6 +61,17 @@ async def settle_bank(database: Database) -> None:
     raise AssertionError("the bank operations did not settle")
 
 
+async def top_up(page: Page, database: Database, yuan: str) -> None:
+    """充值 on the wallet page, then the worker's and the bank's part, until the balance shows it."""
+    await page.get_by_role("button", name="充值", exact=True).click()
+    await page.locator("#topup-amount").fill(yuan)
+    await page.locator("#topup-pin").fill(PIN)
+    await page.get_by_role("button", name="从银行卡充值").click()
+    await expect(page.locator("#money-status")).to_have_text("银行处理中…")  # asked: now the bank's turn
+    await settle_bank(database)
+    await expect(page.locator("#money-status")).to_have_text(f"已充值 ¥{float(yuan):.2f}。", timeout=15_000)
+
+
 class TestPayJourney:
     async def test_top_up_pay_a_user_pay_a_link_and_get_a_refund(self, new_tab: Any, database: Database) -> None:
         payer_tab: Tab = await new_tab()
@@ -68,13 +79,7 @@ class TestPayJourney:
         await sign_up(payer, "payer", nickname="付款人")
         await bind_card_and_pin(payer, database, "13800138000")
 
-        await payer.get_by_role("button", name="充值", exact=True).click()
-        await payer.locator("#topup-amount").fill("200")
-        await payer.locator("#topup-pin").fill(PIN)
-        await payer.get_by_role("button", name="从银行卡充值").click()
-        await expect(payer.locator("#money-status")).to_have_text("银行处理中…")
-        await settle_bank(database)
-        await expect(payer.locator("#money-status")).to_have_text("已充值 ¥200.00。", timeout=15_000)
+        await top_up(payer, database, "200")
         await expect(payer.locator("#wallet-balance")).to_have_text("¥200.00")
 
         seller_tab: Tab = await new_tab()
@@ -144,13 +149,8 @@ class TestPayJourney:
         page = tab.page
         await sign_up(page, "boss", nickname="运营")
         await bind_card_and_pin(page, database, "13800138000")
-        await page.get_by_role("button", name="充值", exact=True).click()
-        await page.locator("#topup-amount").fill("50")
-        await page.locator("#topup-pin").fill(PIN)
-        await page.get_by_role("button", name="从银行卡充值").click()
-        await expect(page.locator("#money-status")).to_have_text("银行处理中…")  # asked: now the bank's turn
-        await settle_bank(database)
-        await expect(page.locator("#wallet-balance")).to_have_text("¥50.00", timeout=15_000)
+        await top_up(page, database, "50")
+        await expect(page.locator("#wallet-balance")).to_have_text("¥50.00")
         async with database.transaction() as db:
             user = await accounts.get_user(db, ref="boss")
             await accounts.set_role(db, user_id=user.id, role="admin")

@@ -18,7 +18,7 @@ from shua.core.db import Database
 from tests.factories import make_video
 from tests.web.conftest import Tab
 from tests.web.test_browser import sign_up, snap
-from tests.web.test_browser_pay import PIN, bind_card_and_pin, settle_bank
+from tests.web.test_browser_pay import PIN, bind_card_and_pin, settle_bank, top_up
 
 pytestmark = pytest.mark.browser
 
@@ -62,13 +62,8 @@ class TestShopJourney:
         buyer = buyer_tab.page
         await sign_up(buyer, "shopper", nickname="买家")
         await bind_card_and_pin(buyer, database, "13800138000")
-        await buyer.get_by_role("button", name="充值", exact=True).click()
-        await buyer.locator("#topup-amount").fill("300")
-        await buyer.locator("#topup-pin").fill(PIN)
-        await buyer.get_by_role("button", name="从银行卡充值").click()
-        await expect(buyer.locator("#money-status")).to_have_text("银行处理中…")
-        await settle_bank(database)
-        await expect(buyer.locator("#wallet-balance")).to_have_text("¥300.00", timeout=15_000)
+        await top_up(buyer, database, "300")
+        await expect(buyer.locator("#wallet-balance")).to_have_text("¥300.00")
 
         await buyer.goto(f"/v/{video.id}")
         await snap(buyer, "zh-CN-video-cart")
