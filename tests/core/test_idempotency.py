@@ -143,3 +143,12 @@ class TestConcurrentAndCrashed:
         clock.travel(idempotency.LEASE.total_seconds() + 1)
         assert (await run(database, "k-6", {"amount": 8}, top_up(8, calls))).status == 201
         assert calls == [1] and await transfers(database) == 1
+
+
+def test_scopes_fit_their_column_and_stay_apart() -> None:
+    from shua.web.idempotent import SCOPE_LENGTH, scope_of
+
+    long_a = scope_of(386278000000000000, "after_sale.receive:386279000000000001")
+    long_b = scope_of(386278000000000000, "after_sale.receive:386279000000000002")
+    assert len(long_a) == len(long_b) == SCOPE_LENGTH and long_a != long_b
+    assert scope_of(1, "wallet.transfer") == "user:1:wallet.transfer"

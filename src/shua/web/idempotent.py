@@ -4,6 +4,7 @@ a success or a stored problem — says so in `Idempotent-Replayed: true`."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -20,11 +21,23 @@ IdempotencyKeyHeader = Annotated[str | None, Header(
     description="Required. Any unique string (a UUID): a retry with the same key and body gets the first answer.")]
 
 
+SCOPE_LENGTH = 60  # idempotency_keys.scope
+
+
+def scope_of(user_id: int, action: str) -> str:
+    """Whose key and for what, within the column's 60 characters (two 18-digit ids and an action
+    do not fit: the tail is replaced by its hash, which keeps scopes apart)."""
+    scope = f"user:{user_id}:{action}"
+    if len(scope) <= SCOPE_LENGTH:
+        return scope
+    return scope[:SCOPE_LENGTH - 21] + ":" + hashlib.sha256(scope.encode()).hexdigest()[:20]
+
+
 async def respond(request: Request, runtime: Runtime, *, user_id: int, action: str, key: str | None,
                   body: dict[str, Any], work: Callable[[AsyncSession], Awaitable[tuple[int, Any]]]) -> Response:
     """Run `work` once per (user, action, key). `body` is what the request asked for, minus
     secrets (a payment password must never be kept, even hashed, with the key)."""
-    outcome = await idempotency.run(runtime.database, scope=f"user:{user_id}:{action}", key=key or "", body=body,
+    outcome = await idempotency.run(runtime.database, scope=scope_of(user_id, action), key=key or "", body=body,
                                     work=work)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     if outcome.status >= 400:
