@@ -122,7 +122,7 @@ class TestCheckout:
                        409, "commerce.out_of_stock")
         assert await stock(client, product) == 5 and await stock(client, product, 1) == 1
         r = await client.get(f"/api/v1/products/{product['id']}")
-        assert r.json()["description"].startswith("<script>")  # kept as text: the pages escape it
+        assert r.json()["description"] == "不锈钢"  # the script taken out, with its content
         await seller.client.patch(f"/api/v1/skus/{product['skus'][0]['id']}", json={"price": 8_800},
                                   headers=seller.headers)
         assert_problem(await keyed(buyer, url, {"items": [line(product)], "expected_total": 9_900}), 409,
@@ -448,10 +448,10 @@ class TestShopScore:
         await buyer.post(f"/api/v1/order-items/{item['id']}/review", json={"stars": 5})
         async with database.transaction(write=False) as db:
             found = await score.of_shop(db, shop_id=shop_id)
-        assert (found.reviews, found.shipping, found.after_sales) == (5.0, 5.0, None)
-        assert found.score == round(5 * 0.5 + 5 * 0.3 + 3.5 * 0.2, 1)
+        assert (found.reviews, found.shipping, found.after_sales, found.service) == (5.0, 5.0, None, None)
+        assert found.score == round(5 * 0.4 + 5 * 0.25 + 3.5 * 0.2 + 3.5 * 0.15, 1)
         page = await client.get(f"/p/{item['product_id']}")
-        assert "体验分 4.7" in page.text or "Shop score 4.7" in page.text
+        assert f"体验分 {found.score}" in page.text or f"Shop score {found.score}" in page.text
 
     def test_speed_scale(self) -> None:
         from shua.commerce.score import _speed

@@ -1,17 +1,20 @@
 """In Chromium, the shop's first loop: a merchant opens 我的小店 and lists a product with two
-SKUs; a buyer opens the product page, adds an address, picks a SKU and quantity, buys now, pays
-on Shua Pay's page with the wallet; the merchant ships it, the carrier's steps arrive, the buyer
-confirms receipt and reviews it, the merchant's wallet holds the money less the commission; an
-after-sales refund flows back to the buyer, and the operator's GMV dashboard counts the sale net
-of it."""
+SKUs, a photo and a formatted description; a buyer opens the product page, asks a question the
+merchant answers, adds an address, picks a SKU and quantity, buys now, pays on Shua Pay's page
+with the wallet; the merchant ships it, the carrier's steps arrive, the buyer confirms receipt and
+reviews it with a photo, the merchant's wallet holds the money less the commission; an after-sales
+refund (with a photo of the damage) flows back to the buyer, and the operator's GMV dashboard
+counts the sale net of it."""
 
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from shua.accounts import service as accounts
 from shua.core.db import Database
@@ -26,6 +29,19 @@ with contextlib.suppress(ImportError):
     from playwright.async_api import expect
 
 
+def picture(colour: tuple[int, int, int]) -> dict[str, Any]:
+    """A photo as Playwright hands it to a file input."""
+    out = io.BytesIO()
+    Image.new("RGB", (640, 640), colour).save(out, "PNG")
+    return {"name": "photo.png", "mimeType": "image/png", "buffer": out.getvalue()}
+
+
+async def photos_loaded(page: Any, selector: str) -> int:
+    """How many of the images under `selector` the browser decoded (a broken one has no width)."""
+    return int(await page.eval_on_selector_all(selector, "els => els.filter(e => e.complete && e.naturalWidth > 0)"
+                                                         ".length"))
+
+
 class TestShopJourney:
     async def test_list_buy_pay_and_see_the_order(self, new_tab: Any, database: Database) -> None:
         seller_tab: Tab = await new_tab()
@@ -36,7 +52,9 @@ class TestShopJourney:
         await seller.get_by_role("button", name="立即开店").click()
         await expect(seller.locator("#shop-status")).to_have_text("营业中")
         await seller.get_by_label("商品标题").fill("手冲咖啡壶")
-        await seller.get_by_label("商品描述").fill("304 不锈钢\n<b>送滤纸</b>")
+        await seller.get_by_label("商品描述").fill("304 不锈钢\n<b>送滤纸</b><script>alert(1)</script>")
+        await seller.get_by_label("图片（最多 9 张）").set_input_files([picture((180, 120, 60))])
+        await expect(seller.locator("#product-form [data-photo-preview] img")).to_have_count(1)
         await seller.locator("#sku-0-name").fill("银色 600ml")
         await seller.locator("#sku-0-price").fill("99")
         await seller.locator("#sku-0-stock").fill("5")
@@ -49,6 +67,8 @@ class TestShopJourney:
         await seller.get_by_role("link", name="手冲咖啡壶").click()
         await expect(seller).to_have_url(re.compile(r"/p/\d+$"))
         product_url = seller.url
+        await expect(seller.locator(".photos--gallery img")).to_have_count(1)
+        assert await photos_loaded(seller, ".photos--gallery img") == 1
         # …and hangs it on the yellow cart of one of their videos.
         async with database.transaction() as db:
             owner = await accounts.get_user(db, ref="shopkeeper")
@@ -76,7 +96,18 @@ class TestShopJourney:
         await buyer.get_by_label("详细地址").fill("人民南路四段 1 号")
         await buyer.get_by_role("button", name="保存地址").click()
         await expect(buyer.get_by_label("寄送至")).to_contain_text("王小明")
-        await expect(buyer.locator(".product__description")).to_contain_text("<b>送滤纸</b>")  # text, not markup
+        await expect(buyer.locator(".product__description b")).to_have_text("送滤纸")  # kept: a bare <b>
+        await expect(buyer.locator(".product__description")).not_to_contain_text("alert")  # the script is gone
+        await expect(buyer.locator("#product-returns")).to_have_text("支持7天无理由退货")
+        await buyer.get_by_label("向店家提问").fill("能用电磁炉吗？")
+        await buyer.get_by_role("button", name="提问", exact=True).click()
+        await expect(buyer.locator("#product-questions")).to_contain_text("等待店家回答")
+        await seller.goto("/shop")
+        await seller.get_by_label("能用电磁炉吗？").fill("可以，底部是复合钢")
+        await seller.get_by_role("button", name="发送回答").click()
+        await expect(seller.locator("#shop-questions")).to_have_count(0)  # nothing left to answer
+        await buyer.reload()
+        await expect(buyer.locator("#product-questions")).to_contain_text("可以，底部是复合钢")
         await buyer.get_by_label("银色 600ml").check()
         await buyer.get_by_label("数量").fill("2")
         await expect(buyer.locator("#buy-total")).to_have_text("合计 ¥198.00")
@@ -108,11 +139,14 @@ class TestShopJourney:
         await expect(buyer.locator("#orders [data-status]").first).to_have_text("已完成")
         await buyer.get_by_label("评分").select_option(label="★★★★★")
         await buyer.get_by_placeholder("说说使用感受（选填）").fill("出水很稳，颜值高")
+        await buyer.locator("form[data-review] input[name=photos]").set_input_files([picture((40, 90, 160))])
         await buyer.get_by_role("button", name="发表评价").click()
         await expect(buyer.locator("form[data-review]")).to_have_count(0)  # reviewed: the form is gone
         await buyer.goto(product_url)
         await expect(buyer.locator("#product-reviews")).to_contain_text("出水很稳，颜值高")
         await expect(buyer.locator("#product-reviews")).to_contain_text("已购")
+        assert await photos_loaded(buyer, "#product-reviews img") == 1
+        await snap(buyer, "zh-CN-product-reviewed")
         await seller.goto("/wallet")
         await expect(seller.locator("#wallet-balance")).to_have_text("¥196.02")  # ¥198 less the 1 % commission
 
@@ -123,9 +157,11 @@ class TestShopJourney:
         await buyer.get_by_label("原因").select_option(label="商品破损")
         await buyer.get_by_label("退款金额（不填则全部）").fill("20")
         await buyer.get_by_label("问题描述（选填）").fill("壶嘴有划痕")
+        await buyer.locator("form[data-after-sale-form] input[name=photos]").set_input_files([picture((200, 200, 200))])
         await buyer.get_by_role("button", name="提交申请").click()
         await expect(buyer.locator("[data-after-sale-status]")).to_have_text("待商家处理")
         await seller.goto("/orders?role=seller")
+        assert await photos_loaded(seller, "[data-after-sale] img") == 1  # the shop sees the evidence
         await seller.get_by_role("button", name="同意").click()
         await expect(seller.locator("[data-after-sale-status]")).to_have_text("已退款")
         await buyer.goto("/wallet")

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shua.commerce import photos
 from shua.commerce.models import (
     AFTER_SALE_KINDS,
+    AFTER_SALE_PHOTO,
     AFTER_SALE_REASONS,
     ARBITRATION,
     AWAITING_RETURN,
@@ -37,6 +39,7 @@ from shua.commerce.models import (
     AfterSale,
     Order,
     OrderItem,
+    Product,
     Shop,
 )
 from shua.core import audit, clock, jobs
@@ -44,7 +47,8 @@ from shua.core.errors import Conflict, InvalidRequest, NotFound
 from shua.core.ids import new_id
 from shua.payments import intents
 
-WINDOW = timedelta(days=7)  # after completion; before it, any time
+WINDOW = timedelta(days=7)  # for a fault, after completion; before it, any time
+CHANGED_MIND = "changed_mind"
 
 
 class AfterSaleNotFound(NotFound):
@@ -57,6 +61,11 @@ class AfterSaleClosed(Conflict):
     title = "After-sales is not open for this order (not paid, or past its window)"
 
 
+class NoReasonReturnsRefused(Conflict):
+    code = "commerce.no_reason_returns_refused"
+    title = "This product takes returns only for a fault, not for a change of mind"
+
+
 class AfterSaleOpen(Conflict):
     code = "commerce.after_sale_open"
     title = "This order already has an after-sales request under way"
@@ -67,15 +76,31 @@ class AfterSaleWrongState(Conflict):
     title = "That step does not fit where this request stands"
 
 
+async def _return_days(db: AsyncSession, order_id: int) -> int:
+    """The most generous return policy among the order's products (七天无理由: days after receipt)."""
+    days = await db.scalar(select(func.max(Product.return_days)).join(OrderItem, OrderItem.product_id == Product.id)
+                           .where(OrderItem.order_id == order_id))
+    return int(days or 0)
+
+
 async def request(db: AsyncSession, *, buyer_id: int, order_id: object, kind: str, reason: str, detail: str,
-                  amount: int | None) -> AfterSale:
+                  amount: int | None, photo_ids: list[int] | None = None) -> AfterSale:
+    """Open a request. A fault (damaged, wrong, not as described…) may be claimed until WINDOW
+    after completion, or the products' return days if longer; changing your mind only within
+    the return days, and not at all once shipped when the products take no returns without a
+    fault (a paid order not yet shipped may always be refunded)."""
     order = await db.get(Order, order_id) if isinstance(order_id, int) else None
     if order is None or order.buyer_id != buyer_id:
         raise AfterSaleNotFound()
     if kind not in AFTER_SALE_KINDS or reason not in AFTER_SALE_REASONS:
         raise InvalidRequest(field="kind" if kind not in AFTER_SALE_KINDS else "reason")
+    return_days = await _return_days(db, order.id)
+    no_reason = reason == CHANGED_MIND
+    if no_reason and order.status != PAID and return_days == 0:
+        raise NoReasonReturnsRefused()
+    window = timedelta(days=return_days) if no_reason else max(WINDOW, timedelta(days=return_days))
     open_now = order.status in (PAID, SHIPPED, DELIVERED) or (
-        order.status == COMPLETED and order.completed_at is not None and clock.utcnow() - order.completed_at <= WINDOW)
+        order.status == COMPLETED and order.completed_at is not None and clock.utcnow() - order.completed_at <= window)
     if not open_now:
         raise AfterSaleClosed(state=order.status)
     pending = await db.scalar(select(AfterSale.id).where(
@@ -94,6 +119,7 @@ async def request(db: AsyncSession, *, buyer_id: int, order_id: object, kind: st
                     detail=detail[:500], amount=amount, status=REQUESTED, created_at=now, updated_at=now)
     db.add(row)
     await db.flush()
+    await photos.attach(db, owner_id=buyer_id, purpose=AFTER_SALE_PHOTO, target_id=row.id, photo_ids=photo_ids or [])
     await jobs.publish(db, "commerce.after_sale_requested", {"after_sale_id": str(row.id), "order_id": str(order.id),
                                                              "kind": kind})
     return row

@@ -78,3 +78,18 @@ class OrderNotConfirmable(Conflict):
 class UnknownCarrier(InvalidRequest):
     code = "commerce.unknown_carrier"
     title = "Not a carrier we know"
+
+
+class InvalidPhoto(InvalidRequest):
+    code = "commerce.invalid_photo"
+    title = "The file is not a supported photo (JPEG, PNG, WebP or GIF)"
+
+
+class PhotoNotFound(NotFound):
+    code = "commerce.photo_not_found"
+    title = "No such photo among yours"
+
+
+class TooManyPhotos(InvalidRequest):
+    code = "commerce.too_many_photos"
+    title = "Too many photos"

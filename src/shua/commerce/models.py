@@ -56,10 +56,12 @@ class Product(Base):
     id: Mapped[int] = id_column()
     shop_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("shops.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(60))
-    description: Mapped[str] = mapped_column(Text, default="")  # plain text: escaped wherever it is shown
+    description: Mapped[str] = mapped_column(Text, default="")  # sanitised HTML (core.text.sanitise_html)
     status: Mapped[str] = mapped_column(String(10), default="on_sale")  # on_sale | off_sale
     # 带货佣金: the share of an order's goods a creator earns when it came from their video.
     affiliate_bps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # 七天无理由退货: days after receipt a buyer may return it for no reason (0: only for a fault).
+    return_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
 
 
@@ -240,3 +242,44 @@ class CartItem(Base):
     sku_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("skus.id", ondelete="CASCADE"))
     quantity: Mapped[int] = mapped_column(Integer)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+
+# What a shop photo shows; each kind is attached to one object of its own table.
+PRODUCT_PHOTO, REVIEW_PHOTO, AFTER_SALE_PHOTO = "product", "review", "after_sale"
+PHOTO_PURPOSES = (PRODUCT_PHOTO, REVIEW_PHOTO, AFTER_SALE_PHOTO)
+
+
+class ShopPhoto(Base):
+    """A photo uploaded for a product, a review or an after-sales claim. Uploaded first (so a form
+    can show it at once), attached when the thing it belongs to is saved; one left unattached
+    for a day is deleted."""
+
+    __tablename__ = "shop_photos"
+    __table_args__ = (Index("ix_shop_photos_target", "purpose", "attached_to", "position"),
+                      Index("ix_shop_photos_owner", "owner_id", "attached_to"))
+
+    id: Mapped[int] = id_column()
+    owner_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(12))
+    key: Mapped[str] = mapped_column(String(200))  # unguessable; handed out only through an access-checked route
+    attached_to: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+
+class Question(Base):
+    """A buyer's question about a product (商品问答) and the shop's answer; how fast shops answer
+    is part of their score."""
+
+    __tablename__ = "product_questions"
+    __table_args__ = (Index("ix_product_questions_product", "product_id", "id"),
+                      Index("ix_product_questions_shop", "shop_id", "answered_at", "id"))
+
+    id: Mapped[int] = id_column()
+    product_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("products.id", ondelete="CASCADE"))
+    shop_id: Mapped[int] = mapped_column(BigInteger)
+    asker_id: Mapped[int] = mapped_column(BigInteger)
+    question: Mapped[str] = mapped_column(String(200))
+    answer: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shua.commerce.models import COMPLETED, Order, OrderItem, Review
+from shua.commerce import photos
+from shua.commerce.models import COMPLETED, REVIEW_PHOTO, Order, OrderItem, Review
 from shua.core import clock, jobs
 from shua.core.db import insert_ignore
 from shua.core.errors import Conflict, NotFound
@@ -29,7 +30,8 @@ class AlreadyReviewed(Conflict):
     title = "You have reviewed this item already"
 
 
-async def write(db: AsyncSession, *, buyer_id: int, item_id: object, stars: int, text: str) -> Review:
+async def write(db: AsyncSession, *, buyer_id: int, item_id: object, stars: int, text: str,
+                photo_ids: list[int] | None = None) -> Review:
     item = await db.get(OrderItem, item_id) if isinstance(item_id, int) else None
     order = await db.get(Order, item.order_id) if item else None
     if item is None or order is None or order.buyer_id != buyer_id:
@@ -42,6 +44,7 @@ async def write(db: AsyncSession, *, buyer_id: int, item_id: object, stars: int,
         raise AlreadyReviewed()
     review = await db.get(Review, review_id)
     assert review is not None
+    await photos.attach(db, owner_id=buyer_id, purpose=REVIEW_PHOTO, target_id=review_id, photo_ids=photo_ids or [])
     await jobs.publish(db, "commerce.reviewed", {"review_id": str(review_id), "product_id": str(item.product_id),
                                                  "shop_id": str(order.shop_id), "stars": stars})
     return review

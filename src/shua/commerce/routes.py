@@ -12,11 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.accounts.errors import AdminRequired
-from shua.commerce import addresses, after_sales, cart, carts, fulfilment, gmv, orders, reviews, shops
+from shua.commerce import addresses, after_sales, cart, carts, fulfilment, gmv, orders, photos, reviews, shops
 from shua.commerce.logistics import CARRIERS, CarrierConnector, SimulatedCarrier
 from shua.commerce.models import (
     AFTER_SALE_KINDS,
+    AFTER_SALE_PHOTO,
     AFTER_SALE_REASONS,
+    PRODUCT_PHOTO,
+    REVIEW_PHOTO,
     SHOP_KINDS,
     Address,
     AfterSale,
@@ -26,7 +29,7 @@ from shua.commerce.models import (
     Sku,
 )
 from shua.core.ids import ID
-from shua.core.text import Line
+from shua.core.text import Line, RichText
 from shua.runtime import Runtime
 from shua.web.deps import DB, AdminAuth, CurrentAuth, RuntimeDep, StreamingAuth
 from shua.web.idempotent import IdempotencyKeyHeader, respond
@@ -73,14 +76,35 @@ class SkuCreate(BaseModel):
     stock: Stock
 
 
+Description = Annotated[RichText(5000), Field(  # type: ignore[valid-type]
+    description="Text, or HTML with p, br, b, strong, i, em, u, s, ul, ol, li, h3, h4 and blockquote, no "
+                "attributes: anything else is taken out (script and style with their content), text escaped")]
+ReturnDays = Annotated[int, Field(ge=0, le=30, description="七天无理由: days after receipt a buyer may return it "
+                                                           "without a fault (0: for a fault only)")]
+Affiliate = Annotated[int, Field(ge=0, le=5000, description="带货佣金 in basis points: a creator's share of orders "
+                                                            "from their video")]
+PhotoIds = Annotated[list[ID], Field(max_length=9, description="Photos uploaded with POST /api/v1/shop/photos, "
+                                                              "in the order to show them")]
+
+
 class ProductCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Line(60, min_length=1)  # type: ignore[valid-type]
-    description: Annotated[str, Field(max_length=5000)] = Field(
-        default="", description="Plain text; any HTML is shown as text, never run")
+    description: Description = ""  # type: ignore[valid-type]
     skus: list[SkuCreate] = Field(min_length=1, max_length=50)
-    affiliate_bps: int = Field(default=0, ge=0, le=5000,
-                               description="带货佣金 in basis points: a creator's share of orders from their video")
+    affiliate_bps: Affiliate = 0
+    return_days: ReturnDays = 7
+    photos: PhotoIds = []
+
+
+class ProductUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: Line(60, min_length=1) | None = None  # type: ignore[valid-type]
+    description: Description | None = None  # type: ignore[valid-type]
+    on_sale: bool | None = None
+    affiliate_bps: Affiliate | None = None
+    return_days: ReturnDays | None = None
+    photos: PhotoIds | None = None
 
 
 class SkuRead(BaseModel):
@@ -100,9 +124,11 @@ class ProductRead(BaseModel):
     id: ID
     shop: ShopRead
     title: str
-    description: str
-    status: str
+    description: str = Field(description="Sanitised HTML, safe to show as it is")
+    status: str = Field(description="on_sale or off_sale")
     affiliate_bps: int
+    return_days: int
+    photos: list[str] = Field(description="Photo URLs, in order")
     skus: list[SkuRead]
 
 
@@ -168,6 +194,7 @@ class AfterSaleCreate(BaseModel):
     reason: Literal[AFTER_SALE_REASONS]  # type: ignore[valid-type]
     detail: Annotated[str, Field(max_length=500)] = ""
     amount: Price | None = Field(default=None, description="Fen to refund; omit for all that is left")
+    photos: Annotated[list[ID], Field(max_length=6)] = []
 
 
 class AfterSaleRead(BaseModel):
@@ -181,6 +208,7 @@ class AfterSaleRead(BaseModel):
                                     "refunded, exchanged or closed")
     merchant_note: str
     return_tracking: str | None
+    photos: list[str] = Field(description="The buyer's evidence, for the buyer, the shop and operators")
     created_at: datetime
 
 
@@ -201,10 +229,16 @@ class Ruling(BaseModel):
     note: Line(200) = ""  # type: ignore[valid-type]
 
 
-def after_sale_read(a: AfterSale) -> AfterSaleRead:
-    return AfterSaleRead(id=a.id, order_id=a.order_id, kind=a.kind, reason=a.reason, detail=a.detail, amount=a.amount,
-                         status=a.status, merchant_note=a.merchant_note, return_tracking=a.return_tracking,
-                         created_at=a.created_at)
+async def after_sale_reads(db: AsyncSession, rows: list[AfterSale]) -> list[AfterSaleRead]:
+    evidence = await photos.of(db, purpose=AFTER_SALE_PHOTO, target_ids=[a.id for a in rows])
+    return [AfterSaleRead(id=a.id, order_id=a.order_id, kind=a.kind, reason=a.reason, detail=a.detail, amount=a.amount,
+                          status=a.status, merchant_note=a.merchant_note, return_tracking=a.return_tracking,
+                          photos=[photos.url_of(p) for p in evidence.get(a.id, [])], created_at=a.created_at)
+            for a in rows]
+
+
+async def after_sale_read(db: AsyncSession, row: AfterSale) -> AfterSaleRead:
+    return (await after_sale_reads(db, [row]))[0]
 
 
 class OrderRead(BaseModel):
@@ -231,10 +265,16 @@ def shop_read(shop: Shop) -> ShopRead:
                     created_at=shop.created_at)
 
 
-def product_read(product: Product, shop: Shop, skus: list[Sku]) -> ProductRead:
+def product_read(product: Product, shop: Shop, skus: list[Sku], photo_ids: list[int] | None = None) -> ProductRead:
     return ProductRead(id=product.id, shop=shop_read(shop), title=product.title, description=product.description,
-                       status=product.status, affiliate_bps=product.affiliate_bps,
+                       status=product.status, affiliate_bps=product.affiliate_bps, return_days=product.return_days,
+                       photos=[photos.url_of(p) for p in photo_ids or []],
                        skus=[SkuRead(id=s.id, name=s.name, price=s.price, stock=s.stock) for s in skus])
+
+
+async def product_read_of(db: AsyncSession, product: Product, shop: Shop, skus: list[Sku]) -> ProductRead:
+    pictures = await photos.of(db, purpose=PRODUCT_PHOTO, target_ids=[product.id])
+    return product_read(product, shop, skus, pictures.get(product.id))
 
 
 def address_read(a: Address) -> AddressRead:
@@ -254,7 +294,7 @@ async def order_read(db: AsyncSession, order: Order) -> OrderRead:
                      ship_to={k: str(v) for k, v in (order.ship_to or {}).items()}, carrier=order.carrier,
                      tracking_number=order.tracking_number,
                      timeline=[TrackRead(status=e.status, description=e.description, at=e.at) for e in track],
-                     after_sales=[after_sale_read(a) for a in await after_sales.of_order(db, order_id=order.id)],
+                     after_sales=await after_sale_reads(db, await after_sales.of_order(db, order_id=order.id)),
                      expires_at=order.expires_at, created_at=order.created_at)
 
 
@@ -275,14 +315,27 @@ async def add_product(body: ProductCreate, auth: CurrentAuth, db: DB) -> Product
     """List a product with its SKUs (colour / size, price, stock)."""
     product, skus = await shops.add_product(db, owner_id=auth.user.id, title=body.title, description=body.description,
                                             skus=[(s.name, s.price, s.stock) for s in body.skus],
-                                            affiliate_bps=body.affiliate_bps)
-    return product_read(product, await shops.shop_of(db, owner_id=auth.user.id), skus)
+                                            affiliate_bps=body.affiliate_bps, return_days=body.return_days,
+                                            photo_ids=body.photos)
+    return await product_read_of(db, product, await shops.shop_of(db, owner_id=auth.user.id), skus)
+
+
+@router.patch("/products/{product_id}", responses=PROBLEMS)
+async def update_product(product_id: ID, body: ProductUpdate, auth: CurrentAuth, db: DB) -> ProductRead:
+    """Edit your product: title, description, photos, return days, commission, on or off sale
+    (what is left out stays). Orders already placed keep what they were bought as."""
+    await shops.update_product(db, owner_id=auth.user.id, product_id=product_id, title=body.title,
+                               description=body.description, on_sale=body.on_sale, return_days=body.return_days,
+                               affiliate_bps=body.affiliate_bps, photo_ids=body.photos)
+    await db.flush()
+    product, shop, skus = await shops.product(db, product_id=product_id)
+    return await product_read_of(db, product, shop, skus)
 
 
 @router.get("/products/{product_id}", responses=PROBLEMS)
 async def read_product(product_id: ID, db: DB) -> ProductRead:
     product, shop, skus = await shops.product(db, product_id=product_id)
-    return product_read(product, shop, skus)
+    return await product_read_of(db, product, shop, skus)
 
 
 @router.patch("/skus/{sku_id}", responses=PROBLEMS)
@@ -383,7 +436,7 @@ async def cart_read(db: AsyncSession, video_id: int) -> CartRead:
     shown = None
     if cart.product_id is not None:
         product, shop, skus = await shops.product(db, product_id=cart.product_id)
-        shown = product_read(product, shop, skus)
+        shown = await product_read_of(db, product, shop, skus)
     return CartRead(video_id=cart.video_id, product=shown, external_title=cart.external_title,
                     external_url=f"/go/{cart.video_id}" if cart.external_url else None)
 
@@ -411,14 +464,14 @@ async def read_cart(video_id: ID, db: DB) -> CartRead:
 async def request_after_sale(order_id: ID, body: AfterSaleCreate, auth: CurrentAuth, db: DB) -> AfterSaleRead:
     """Ask for a refund, a return and refund, or an exchange (申请售后), with a reason."""
     row = await after_sales.request(db, buyer_id=auth.user.id, order_id=order_id, kind=body.kind, reason=body.reason,
-                                    detail=body.detail.strip(), amount=body.amount)
-    return after_sale_read(row)
+                                    detail=body.detail.strip(), amount=body.amount, photo_ids=body.photos)
+    return await after_sale_read(db, row)
 
 
 async def _keyed_step(request: Request, runtime: Runtime, auth: Any, action: str, key: str | None,
                       body: dict[str, Any], step: Any) -> Response:
     async def work(db: AsyncSession) -> tuple[int, Any]:
-        return 200, after_sale_read(await step(db)).model_dump(mode="json")
+        return 200, (await after_sale_read(db, await step(db))).model_dump(mode="json")
 
     return await respond(request, runtime, user_id=auth.user.id, action=action, key=key, body=body, work=work)
 
@@ -436,8 +489,9 @@ async def decide_after_sale(after_sale_id: ID, body: Decision, request: Request,
 @router.post("/after-sales/{after_sale_id}/return", responses=PROBLEMS)
 async def ship_return(after_sale_id: ID, body: ReturnShipment, auth: CurrentAuth, db: DB) -> AfterSaleRead:
     """The buyer sends the goods back (退货): the tracking number."""
-    return after_sale_read(await after_sales.ship_back(db, buyer_id=auth.user.id, after_sale_id=after_sale_id,
-                                                       tracking_number=body.tracking_number))
+    return await after_sale_read(db, await after_sales.ship_back(db, buyer_id=auth.user.id,
+                                                                 after_sale_id=after_sale_id,
+                                                                 tracking_number=body.tracking_number))
 
 
 @router.post("/after-sales/{after_sale_id}/receipt", response_model=AfterSaleRead, responses=PROBLEMS)
@@ -452,13 +506,13 @@ async def receive_return(after_sale_id: ID, request: Request, auth: StreamingAut
 @router.post("/after-sales/{after_sale_id}/appeal", responses=PROBLEMS)
 async def appeal_after_sale(after_sale_id: ID, auth: CurrentAuth, db: DB) -> AfterSaleRead:
     """Rejected: ask the platform to arbitrate (平台介入)."""
-    return after_sale_read(await after_sales.appeal(db, buyer_id=auth.user.id, after_sale_id=after_sale_id))
+    return await after_sale_read(db, await after_sales.appeal(db, buyer_id=auth.user.id, after_sale_id=after_sale_id))
 
 
 @gmv_admin.get("/after-sales", responses=PROBLEMS)
 async def arbitration_queue(_admin: AdminAuth, db: DB) -> list[AfterSaleRead]:
     """Requests waiting for the platform's decision, oldest first."""
-    return [after_sale_read(a) for a in await after_sales.in_arbitration(db)]
+    return await after_sale_reads(db, await after_sales.in_arbitration(db))
 
 
 @gmv_admin.post("/after-sales/{after_sale_id}/ruling", response_model=AfterSaleRead, responses=PROBLEMS)
@@ -510,6 +564,7 @@ class ReviewCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stars: int = Field(ge=1, le=5)
     text: Annotated[str, Field(max_length=500)] = ""
+    photos: Annotated[list[ID], Field(max_length=6)] = []
 
 
 class ReviewRead(BaseModel):
@@ -517,6 +572,7 @@ class ReviewRead(BaseModel):
     stars: int
     text: str
     verified_purchase: bool = Field(description="Always: only buyers who received it can review")
+    photos: list[str] = []
     created_at: datetime
 
 
@@ -529,9 +585,16 @@ class ReviewsRead(BaseModel):
 @router.post("/order-items/{item_id}/review", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
 async def review_item(item_id: ID, body: ReviewCreate, auth: CurrentAuth, db: DB) -> ReviewRead:
     """Review an item you bought and received (once)."""
-    review = await reviews.write(db, buyer_id=auth.user.id, item_id=item_id, stars=body.stars, text=body.text.strip())
-    return ReviewRead(id=review.id, stars=review.stars, text=review.text, verified_purchase=True,
-                      created_at=review.created_at)
+    review = await reviews.write(db, buyer_id=auth.user.id, item_id=item_id, stars=body.stars, text=body.text.strip(),
+                                 photo_ids=body.photos)
+    return (await review_reads(db, [review]))[0]
+
+
+async def review_reads(db: AsyncSession, rows: list[Any]) -> list[ReviewRead]:
+    pictures = await photos.of(db, purpose=REVIEW_PHOTO, target_ids=[r.id for r in rows])
+    return [ReviewRead(id=r.id, stars=r.stars, text=r.text, verified_purchase=True,
+                       photos=[photos.url_of(p) for p in pictures.get(r.id, [])], created_at=r.created_at)
+            for r in rows]
 
 
 @router.get("/products/{product_id}/reviews", responses=PROBLEMS)
@@ -539,8 +602,7 @@ async def product_reviews(product_id: ID, db: DB) -> ReviewsRead:
     await shops.product(db, product_id=product_id)  # 404 for no such product
     summary, latest = await reviews.of_product(db, product_id=product_id)
     return ReviewsRead(count=summary.count, average=summary.average,
-                       items=[ReviewRead(id=r.id, stars=r.stars, text=r.text, verified_purchase=True,
-                                         created_at=r.created_at) for r in latest])
+                       items=await review_reads(db, latest))
 
 
 class ShopGmv(BaseModel):

@@ -1,13 +1,14 @@
 """Shops and their catalogue: opening a shop (a brand shop waits for an operator), products with
-their SKUs, putting a product on or off sale, changing price and stock."""
+their SKUs and photos, editing a product or putting it on or off sale, changing price and stock."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shua.commerce import photos
 from shua.commerce.errors import ProductNotFound, ShopExists, ShopNotFound, ShopNotOpen, SkuNotFound
-from shua.commerce.models import BRAND, OPEN, PENDING_VERIFICATION, REJECTED, Product, Shop, Sku
+from shua.commerce.models import BRAND, OPEN, PENDING_VERIFICATION, PRODUCT_PHOTO, REJECTED, Product, Shop, Sku
 from shua.core import audit, clock, jobs
 from shua.core.db import insert_ignore
 from shua.core.ids import new_id
@@ -46,22 +47,50 @@ async def verify(db: AsyncSession, *, shop_id: int, approve: bool, actor_id: int
 
 
 async def add_product(db: AsyncSession, *, owner_id: int, title: str, description: str,
-                      skus: list[tuple[str, int, int]], affiliate_bps: int = 0) -> tuple[Product, list[Sku]]:
-    """A product with its SKUs as (name, price in fen, stock); `affiliate_bps`: what a creator
-    earns of an order that came from their video's cart."""
+                      skus: list[tuple[str, int, int]], affiliate_bps: int = 0, return_days: int = 7,
+                      photo_ids: list[int] | None = None) -> tuple[Product, list[Sku]]:
+    """A product with its SKUs as (name, price in fen, stock); `description` already sanitised
+    HTML; `affiliate_bps`: what a creator earns of an order that came from their video's cart;
+    `return_days`: 七天无理由 (0: returns for a fault only); `photo_ids`: uploaded photos, in order."""
     shop = await shop_of(db, owner_id=owner_id)
     if shop.status != OPEN:
         raise ShopNotOpen(status=shop.status)
     product = Product(id=new_id(), shop_id=shop.id, title=title, description=description, status="on_sale",
-                      affiliate_bps=affiliate_bps, created_at=clock.utcnow())
+                      affiliate_bps=affiliate_bps, return_days=return_days, created_at=clock.utcnow())
     db.add(product)
     await db.flush()
     variants = [Sku(id=new_id(), product_id=product.id, name=name, price=price, stock=stock)
                 for name, price, stock in skus]
     db.add_all(variants)
+    await photos.attach(db, owner_id=owner_id, purpose=PRODUCT_PHOTO, target_id=product.id, photo_ids=photo_ids or [])
     await db.flush()
     await jobs.publish(db, "commerce.product_listed", {"product_id": str(product.id), "shop_id": str(shop.id)})
     return product, variants
+
+
+async def update_product(db: AsyncSession, *, owner_id: int, product_id: object, title: str | None = None,
+                         description: str | None = None, on_sale: bool | None = None, return_days: int | None = None,
+                         affiliate_bps: int | None = None, photo_ids: list[int] | None = None) -> Product:
+    """The merchant edits their product; what is None stays as it is. An order already placed
+    keeps the title it was bought under."""
+    found = await db.get(Product, product_id) if isinstance(product_id, int) else None
+    shop = await db.get(Shop, found.shop_id) if found else None
+    if found is None or shop is None or shop.owner_id != owner_id:
+        raise ProductNotFound()
+    if title is not None:
+        found.title = title
+    if description is not None:
+        found.description = description
+    if on_sale is not None:
+        found.status = "on_sale" if on_sale else "off_sale"
+    if return_days is not None:
+        found.return_days = return_days
+    if affiliate_bps is not None:
+        found.affiliate_bps = affiliate_bps  # an order placed keeps the commission it was placed with
+    if photo_ids is not None:
+        await photos.attach(db, owner_id=owner_id, purpose=PRODUCT_PHOTO, target_id=found.id, photo_ids=photo_ids)
+    await jobs.publish(db, "commerce.product_updated", {"product_id": str(found.id), "shop_id": str(shop.id)})
+    return found
 
 
 async def product(db: AsyncSession, *, product_id: object) -> tuple[Product, Shop, list[Sku]]:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from shua import runtime
-from shua.commerce import fulfilment, logistics, orders
+from shua.commerce import fulfilment, logistics, orders, photos
 from shua.commerce.errors import OrderNotCancelable, OrderNotConfirmable, OrderNotFound
 from shua.core import clock
 from shua.core.db import Database
@@ -54,6 +54,13 @@ async def auto_confirm(database: Database, payload: dict[str, Any]) -> None:
                                              fee_bps=runtime.current().settings.platform_fee_bps)
         except (OrderNotConfirmable, OrderNotFound):
             return  # confirmed already (or after-sales took it elsewhere)
+
+
+@task(photos.EXPIRE_TASK, max_attempts=10, backoff_seconds=60)
+async def expire_photo(database: Database, payload: dict[str, Any]) -> None:
+    """A photo uploaded and never attached (a form left unsent) is deleted after a day."""
+    async with database.transaction() as db:
+        await photos.expire(db, runtime.current().storage, photo_id=int(payload["photo_id"]))
 
 
 subscribe("payments.intent_succeeded", "commerce.intent_succeeded")

@@ -6,11 +6,9 @@ who can see the profile when its author says so."""
 from __future__ import annotations
 
 import contextlib
-import io
 import secrets
 from datetime import datetime, timedelta
 
-from PIL import Image, ImageOps
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,13 +18,11 @@ from shua.core.errors import InvalidRequest, NotFound
 from shua.core.ids import new_id, parse_id
 from shua.core.pagination import decode_cursor, encode_cursor
 from shua.core.storage import Storage
-from shua.media import videos
+from shua.media import images, videos
 from shua.media.models import DAILY, FRIENDS
 from shua.social import graph
 from shua.social.moments_models import PHOTO, VIDEO, DailyPost, DailyView, Mood
 
-PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
-PHOTO_MAX_SIDE = 1440
 # The mood tags people pick from, with the emoji shown next to them (labels are translated).
 MOOD_TAGS: dict[str, str] = {
     "happy": "😊", "excited": "🤩", "chill": "😌", "love": "😍", "tired": "😴", "sad": "😢",
@@ -45,16 +41,9 @@ class InvalidPhoto(InvalidRequest):
 
 
 def normalise_photo(data: bytes) -> bytes:
-    """An upright JPEG at most PHOTO_MAX_SIDE px, re-encoded so EXIF (GPS!) and payloads are gone."""
     try:
-        with Image.open(io.BytesIO(data), formats=PHOTO_FORMATS) as img:
-            img.seek(0)
-            rgb = ImageOps.exif_transpose(img).convert("RGB")
-            rgb.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
-            out = io.BytesIO()
-            rgb.save(out, "JPEG", quality=85, optimize=True)
-            return out.getvalue()
-    except Exception as exc:  # hostile files fail in many ways; each means "not a photo"
+        return images.normalise_photo(data)
+    except images.NotAPhoto as exc:
         raise InvalidPhoto() from exc
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shua.accounts import routes as accounts
+from shua.commerce import extra_routes as commerce_extra
 from shua.commerce import routes as commerce
 from shua.feed import events_routes as feed_events
 from shua.feed import experiments_routes as experiments
@@ -46,6 +47,8 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(commerce.router)
     app.include_router(commerce.admin)
     app.include_router(commerce.gmv_admin)
+    app.include_router(commerce_extra.router)
+    app.include_router(commerce_extra.media_router)
     app.include_router(media.router)
     app.include_router(social_pages.router)
     app.include_router(search_pages.router)

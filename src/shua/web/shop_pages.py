@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shua.commerce import addresses, after_sales, cart, carts, gmv, orders, reviews, score, shops
+from shua.commerce import addresses, after_sales, cart, carts, gmv, orders, questions, reviews, score, shops
 from shua.commerce.errors import ProductNotFound, ShopNotFound
+from shua.commerce.extra_routes import question_read
 from shua.commerce.logistics import CARRIERS
-from shua.commerce.routes import address_read, after_sale_read, order_read, product_read
+from shua.commerce.routes import address_read, after_sale_reads, order_read, product_read_of, review_reads
 from shua.core import clock
 from shua.web.deps import get_runtime
 from shua.web.pages import current_viewer, error_page, login_redirect, pick_locale, render
@@ -34,13 +35,17 @@ async def show_product(request: Request, product_id: str,
             return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")
         book = [address_read(a) for a in await addresses.list_of(db, user_id=viewer.me.id)] if viewer else []
         rating, latest = await reviews.of_product(db, product_id=product.id)
+        shown_reviews = await review_reads(db, latest)
         experience = await score.of_shop(db, shop_id=shop.id)
+        asked = [question_read(q, viewer.me.id if viewer else None) for q in await questions.of_product(
+            db, product_id=product.id, viewer_id=viewer.me.id if viewer else None)]
+        shown = await product_read_of(db, product, shop, skus)
     own = viewer is not None and viewer.me.id == shop.owner_id
     if product.status != "on_sale" and not own:
         return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")
     return render(request, "product.html", viewer=viewer, locale=locale, title="product.title", tab=None,
-                  product=product_read(product, shop, skus), own=own, addresses=book, rating=rating, latest=latest,
-                  experience=experience,
+                  product=shown, own=own, addresses=book, rating=rating, latest=shown_reviews,
+                  experience=experience, questions=asked,
                   video_id=v if v and v.isdigit() else None)
 
 
@@ -99,10 +104,14 @@ async def show_my_shop(request: Request) -> Response:
             shop = await shops.shop_of(db, owner_id=viewer.me.id)
         except ShopNotFound:
             shop = None
-        listed = [product_read(p, shop, skus) for p, skus in await shops.products_of(db, shop_id=shop.id)] \
+        listed = [await product_read_of(db, p, shop, skus)
+                  for p, skus in await shops.products_of(db, shop_id=shop.id)] \
             if shop else []
+        waiting = [question_read(q, viewer.me.id) for q in await questions.waiting_for(db, shop_id=shop.id)] \
+            if shop else []
+        titles = {p.id: p.title for p in listed}
     return render(request, "shop.html", viewer=viewer, locale=pick_locale(request, viewer), title="shop.title",
-                  tab="me", shop=shop, products=listed)
+                  tab="me", shop=shop, products=listed, questions=waiting, titles=titles)
 
 
 @router.get("/admin/shop", response_class=HTMLResponse)
@@ -117,6 +126,6 @@ async def show_gmv(request: Request, days: Annotated[int, Query(ge=1, le=366)] =
     until = clock.utcnow()
     async with get_runtime(request).database.transaction(write=False) as db:
         found = await gmv.report(db, since=until - timedelta(days=days), until=until)
-        disputes = [after_sale_read(a) for a in await after_sales.in_arbitration(db)]
+        disputes = await after_sale_reads(db, await after_sales.in_arbitration(db))
     return render(request, "admin_shop.html", viewer=viewer, locale=locale, title="admin_shop.title", tab="me",
                   report=found, days=days, disputes=disputes)

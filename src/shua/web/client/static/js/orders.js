@@ -1,6 +1,7 @@
 // Orders: the merchant ships a paid order (carrier and tracking number); the buyer confirms receipt
-// and reviews each item.
+// and reviews each item, with photos; after-sales requests carry photos of what went wrong.
 import { ApiError, api, bindForm, errorMessage, keyedPost, t, toFen, toast } from "./shua.js";
+import { previewPhotos, uploadPhotos } from "./shop_photos.js";
 
 document.querySelectorAll("form[data-ship]").forEach((form) => {
   bindForm(form, async (values) => {
@@ -13,9 +14,11 @@ document.querySelectorAll("form[data-ship]").forEach((form) => {
 });
 
 document.querySelectorAll("form[data-review]").forEach((form) => {
+  previewPhotos(form);
   bindForm(form, async (values) => {
+    const photos = await uploadPhotos(form, "review");
     await api("POST", `/api/v1/order-items/${form.dataset.review}/review`, {
-      stars: Number(values.stars), text: values.text.trim(),
+      stars: Number(values.stars), text: values.text.trim(), photos,
     });
     toast(t("js.review_posted"));
     window.location.reload();
@@ -37,11 +40,14 @@ document.querySelectorAll("[data-confirm]").forEach((button) => {
 });
 
 document.querySelectorAll("form[data-after-sale-form]").forEach((form) => {
+  previewPhotos(form);
   bindForm(form, async (values) => {
     const amount = values.amount.trim() ? toFen(values.amount) : undefined;
     if (amount === null) throw new ApiError(422, { code: "payments.invalid_amount", field: "amount" });
+    const photos = await uploadPhotos(form, "after_sale");
     await api("POST", `/api/v1/orders/${form.dataset.afterSaleForm}/after-sales`, {
-      kind: values.kind, reason: values.reason, detail: values.detail.trim(), ...(amount ? { amount } : {}),
+      kind: values.kind, reason: values.reason, detail: values.detail.trim(), photos,
+      ...(amount ? { amount } : {}),
     });
     toast(t("js.after_sale_sent"));
     window.location.reload();

@@ -58,3 +58,13 @@ if (addButton) {
     }
   });
 }
+
+// 问大家: a question goes to the shop; it shows here (to you) at once, to others once answered.
+const questionForm = document.getElementById("question-form");
+if (questionForm) {
+  bindForm(questionForm, async (values) => {
+    await api("POST", `/api/v1/products/${root.dataset.product}/questions`, { question: values.question.trim() });
+    toast(t("js.question_sent"));
+    window.location.reload();
+  });
+}

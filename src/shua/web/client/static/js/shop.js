@@ -1,5 +1,7 @@
-// 我的小店: open a shop, list a product with up to three SKUs.
-import { ApiError, api, bindForm, t, toFen, toast } from "./shua.js";
+// 我的小店: open a shop, list a product with up to three SKUs and its photos, take a product off
+// sale or back on, answer buyers' questions.
+import { ApiError, api, bindForm, errorMessage, t, toFen, toast } from "./shua.js";
+import { previewPhotos, uploadPhotos } from "./shop_photos.js";
 
 const shopForm = document.getElementById("shop-form");
 if (shopForm) {
@@ -11,6 +13,7 @@ if (shopForm) {
 
 const productForm = document.getElementById("product-form");
 if (productForm) {
+  previewPhotos(productForm);
   bindForm(productForm, async (values) => {
     const skus = [];
     for (let n = 0; n < 3; n += 1) {
@@ -22,10 +25,34 @@ if (productForm) {
       if (!Number.isInteger(stock) || stock < 0) throw new ApiError(422, { code: "request.invalid", field: `sku_${n}_stock` });
       skus.push({ name, price, stock });
     }
+    const photos = await uploadPhotos(productForm, "product");
     await api("POST", "/api/v1/shops/mine/products", {
-      title: values.title.trim(), description: values.description.trim(), skus,
+      title: values.title.trim(), description: values.description.trim(), skus, photos,
+      return_days: Number(values.return_days),
     });
     toast(t("js.product_listed"));
     window.location.reload();
   });
 }
+
+document.querySelectorAll("[data-sale]").forEach((button) => {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await api("PATCH", `/api/v1/products/${button.dataset.sale}`, { on_sale: button.dataset.on === "true" });
+      toast(t("js.product_updated"));
+      window.location.reload();
+    } catch (error) {
+      button.disabled = false;
+      toast(errorMessage(error));
+    }
+  });
+});
+
+document.querySelectorAll("form[data-answer]").forEach((form) => {
+  bindForm(form, async (values) => {
+    await api("POST", `/api/v1/questions/${form.dataset.answer}/answer`, { answer: values.answer.trim() });
+    toast(t("js.answer_sent"));
+    window.location.reload();
+  });
+});

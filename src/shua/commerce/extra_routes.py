@@ -1,0 +1,118 @@
+"""The shop over HTTP, second part: photos (uploaded, then attached to a product, a review or an
+after-sales claim; served only to who may see them) and buyer questions (商品问答)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Response, UploadFile, status
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from shua.commerce import photos, questions, shops
+from shua.commerce.errors import PhotoNotFound
+from shua.commerce.models import PHOTO_PURPOSES, Question
+from shua.commerce.routes import PROBLEMS
+from shua.core.errors import BodyTooLarge
+from shua.core.ids import ID
+from shua.core.storage import LocalStorage
+from shua.core.text import Line, Paragraph
+from shua.web.deps import DB, CurrentAuth, MaybeAuth, RuntimeDep
+
+router = APIRouter(prefix="/api/v1", tags=["shop"])
+media_router = APIRouter(tags=["shop"])
+
+
+class PhotoRead(BaseModel):
+    id: ID
+    url: str
+
+
+@router.post("/shop/photos", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
+async def upload_photo(
+    auth: CurrentAuth, db: DB, runtime: RuntimeDep,
+    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or GIF")],
+    purpose: Annotated[Literal[PHOTO_PURPOSES], Form()],  # type: ignore[valid-type]
+) -> PhotoRead:
+    """Upload a photo for a product (`product`), a review (`review`) or an after-sales claim
+    (`after_sale`), then list its id when saving that; an unattached photo is deleted after a day."""
+    limit = runtime.settings.max_daily_photo_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise BodyTooLarge(limit=limit)
+    photo = await photos.upload(db, runtime.storage, owner_id=auth.user.id, purpose=purpose, data=data)
+    return PhotoRead(id=photo.id, url=photos.url_of(photo.id))
+
+
+@media_router.get("/media/shop/{photo_id}.jpg", response_class=Response, responses=PROBLEMS)
+async def read_photo(photo_id: ID, auth: MaybeAuth, db: DB, runtime: RuntimeDep) -> Response:
+    """A shop photo: a product's or a review's for anyone, an after-sales claim's for its buyer,
+    the shop and operators, an unattached one for its uploader (checked on every request)."""
+    photo = await photos.readable(db, viewer_id=auth.user.id if auth else None,
+                                  is_admin=bool(auth and auth.user.is_admin), photo_id=photo_id)
+    public = photo.attached_to is not None and photo.purpose != "after_sale"
+    cache = "public, max-age=86400" if public else "private, max-age=300"
+    storage = runtime.storage
+    if not isinstance(storage, LocalStorage):
+        url = storage.url(photo.key, expires_in=300)
+        return RedirectResponse(url or "/", status_code=307, headers={"Cache-Control": cache})
+    data = await storage.get(photo.key)
+    if data is None:
+        raise PhotoNotFound()
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": cache})
+
+
+class QuestionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: Line(200, min_length=2)  # type: ignore[valid-type]
+
+
+class AnswerCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer: Annotated[Paragraph(500), StringConstraints(min_length=1)]  # type: ignore[valid-type]
+
+
+class QuestionRead(BaseModel):
+    id: ID
+    product_id: ID
+    question: str
+    answer: str | None
+    mine: bool
+    created_at: datetime
+    answered_at: datetime | None
+
+
+def question_read(q: Question, viewer_id: int | None) -> QuestionRead:
+    return QuestionRead(id=q.id, product_id=q.product_id, question=q.question, answer=q.answer,
+                        mine=viewer_id == q.asker_id, created_at=q.created_at, answered_at=q.answered_at)
+
+
+@router.post("/products/{product_id}/questions", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
+async def ask_question(product_id: ID, body: QuestionCreate, auth: CurrentAuth, db: DB) -> QuestionRead:
+    """Ask the shop about a product (shown to others once answered)."""
+    row = await questions.ask(db, asker_id=auth.user.id, product_id=product_id, question=body.question)
+    return question_read(row, auth.user.id)
+
+
+@router.get("/products/{product_id}/questions", responses=PROBLEMS)
+async def product_questions(product_id: ID, auth: MaybeAuth, db: DB) -> list[QuestionRead]:
+    """Answered questions, newest first, and your own still waiting."""
+    await shops.product(db, product_id=product_id)  # 404 for no such product
+    viewer_id = auth.user.id if auth else None
+    return [question_read(q, viewer_id) for q in await questions.of_product(db, product_id=product_id,
+                                                                              viewer_id=viewer_id)]
+
+
+@router.get("/shops/mine/questions", responses=PROBLEMS)
+async def waiting_questions(auth: CurrentAuth, db: DB) -> list[QuestionRead]:
+    """Your shop's unanswered questions, the longest waiting first."""
+    shop = await shops.shop_of(db, owner_id=auth.user.id)
+    return [question_read(q, auth.user.id) for q in await questions.waiting_for(db, shop_id=shop.id)]
+
+
+@router.post("/questions/{question_id}/answer", responses=PROBLEMS)
+async def answer_question(question_id: ID, body: AnswerCreate, auth: CurrentAuth, db: DB) -> QuestionRead:
+    """Answer a question about one of your products (once)."""
+    return question_read(await questions.answer(db, owner_id=auth.user.id, question_id=question_id,
+                                                text=body.answer), auth.user.id)
