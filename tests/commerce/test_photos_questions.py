@@ -231,3 +231,13 @@ class TestReturnPolicy:
         async with database.transaction(write=False) as db:
             from shua.commerce.models import Order
             assert await db.scalar(select(func.count()).select_from(Order)) == 0
+
+
+class TestPhotoBombs:
+    async def test_a_decompression_bomb_is_refused_before_decoding(self, client: httpx2.AsyncClient) -> None:
+        from tests.accounts.test_bad_input import huge_png
+
+        seller, _ = await merchant_with(client)
+        data = huge_png(7000)  # 49 M pixels in a small file
+        assert len(data) < 1_000_000
+        assert_problem(await upload(seller, "product", data), 422, "commerce.invalid_photo")

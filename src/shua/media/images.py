@@ -10,8 +10,9 @@ from PIL import Image, ImageOps
 
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "GIF")
 PHOTO_MAX_SIDE = 1440
-# A decompression bomb (a tiny file that decodes to gigapixels) is refused before decoding.
-Image.MAX_IMAGE_PIXELS = 50_000_000
+# A decompression bomb (a tiny file that decodes to gigapixels) is refused before decoding: the
+# header gives the size, and nothing is decoded past it.
+MAX_PIXELS = 40_000_000
 
 
 class NotAPhoto(ValueError):
@@ -22,6 +23,8 @@ def normalise_photo(data: bytes, *, max_side: int = PHOTO_MAX_SIDE) -> bytes:
     """An upright JPEG at most `max_side` px, re-encoded so EXIF (GPS!) and payloads are gone."""
     try:
         with Image.open(io.BytesIO(data), formats=PHOTO_FORMATS) as img:
+            if img.width * img.height > MAX_PIXELS:
+                raise NotAPhoto(f"{img.width}×{img.height} is more than {MAX_PIXELS:,} pixels")
             img.seek(0)
             rgb = ImageOps.exif_transpose(img).convert("RGB")
             rgb.thumbnail((max_side, max_side))

@@ -38,6 +38,7 @@ from shua.payments.models import (
     SUCCEEDED,
     WALLET,
     BankOperation,
+    IntentShare,
     PaymentIntent,
     PaymentRefund,
 )
@@ -212,6 +213,8 @@ async def release(db: AsyncSession, *, intent_id: int, fee_bps: int, user_id: in
         if cut > 0 and owner != intent.payee_id:
             payee_part -= cut
             legs.append(ledger.Leg((await ledger.account(db, WALLET, intent.currency, owner_id=owner)).id, cut))
+            db.add(IntentShare(intent_id=intent.id, owner_id=owner, amount=cut, amount_reversed=0,
+                               amount_unrecovered=0))
     if payee_part:
         legs.append(ledger.Leg((await ledger.account(db, WALLET, intent.currency, owner_id=intent.payee_id)).id,
                                payee_part))
@@ -240,13 +243,16 @@ async def refund(db: AsyncSession, *, intent_id: object, amount: int | None = No
         raise RefundExceedsPayment(left=left)
     intent.amount_refunded += amount
     intent.updated_at = clock.utcnow()
-    # Before release the money is all in escrow. After it, the payee gives back what they got and
-    # the platform its fee, in proportion (the last refund takes whatever fee is left: exact).
+    # Before release the money is all in escrow. After it, the payee gives back what they got, the
+    # platform its fee and a creator their commission, each in proportion (the last refund takes
+    # whatever is left of each: exact).
     fee_back = 0
+    shares_back: list[ledger.Leg] = []
     if intent.released_at is not None:
         fee_back = intent.fee if amount == left else intent.fee * amount // left
         intent.fee -= fee_back
         source = await ledger.account(db, WALLET, intent.currency, owner_id=intent.payee_id)
+        shares_back = await _shares_back(db, intent, amount, left)
     else:
         source = await ledger.account(db, ESCROW, intent.currency, owner_id=intent.payee_id)
     to_card = intent.method == "card" and await _card_still_bound(db, intent)
@@ -259,7 +265,8 @@ async def refund(db: AsyncSession, *, intent_id: object, amount: int | None = No
         target = await ledger.account(db, BANK_CLEARING, intent.currency)
     else:
         target = await ledger.account(db, WALLET, intent.currency, owner_id=intent.payer_id)
-    legs = [ledger.Leg(source.id, -(amount - fee_back)), ledger.Leg(target.id, amount)]
+    from_payee = amount - fee_back + sum(leg.amount for leg in shares_back)  # share legs are negative
+    legs = [ledger.Leg(source.id, -from_payee), ledger.Leg(target.id, amount), *shares_back]
     if fee_back:
         legs.append(ledger.Leg((await ledger.account(db, FEES, intent.currency)).id, -fee_back))
     await ledger.post(db, kind="refund", currency=intent.currency, legs=legs, reference=f"refund:{row.id}",
@@ -271,6 +278,26 @@ async def refund(db: AsyncSession, *, intent_id: object, amount: int | None = No
     await jobs.publish(db, "payments.refund_created", {"refund_id": str(row.id), "intent_id": str(intent.id),
                                                        "amount": amount, "reference": intent.reference})
     return row
+
+
+async def _shares_back(db: AsyncSession, intent: PaymentIntent, amount: int, left: int) -> list[ledger.Leg]:
+    """The legs taking back others' cuts in proportion to a refund of `amount` out of `left`. A cut
+    is taken back as far as its owner's wallet holds it (wallets never go negative, and a frozen
+    one is not touched); the rest stays with the payee's part and is recorded as unrecovered."""
+    legs = []
+    for share in (await db.scalars(select(IntentShare).where(IntentShare.intent_id == intent.id)
+                                   .order_by(IntentShare.owner_id))).all():
+        outstanding = share.amount - share.amount_reversed - share.amount_unrecovered
+        due = outstanding if amount == left else outstanding * amount // left
+        if due <= 0:
+            continue
+        wallet = await ledger.account(db, WALLET, intent.currency, owner_id=share.owner_id)
+        taken = 0 if wallet.frozen else min(due, await ledger.balance(db, wallet.id))
+        share.amount_reversed += taken
+        share.amount_unrecovered += due - taken
+        if taken:
+            legs.append(ledger.Leg(wallet.id, -taken))
+    return legs
 
 
 async def _card_still_bound(db: AsyncSession, intent: PaymentIntent) -> bool:

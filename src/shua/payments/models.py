@@ -202,6 +202,22 @@ class PaymentIntent(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
 
 
+class IntentShare(Base):
+    """Someone else's cut of a released payment (a creator's 带货 commission on an order from
+    their video): what they were paid, and how much of it refunds took back since."""
+
+    __tablename__ = "payment_intent_shares"
+    __table_args__ = (CheckConstraint("amount_reversed BETWEEN 0 AND amount", name="reversed_within_amount"),)
+
+    intent_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("payment_intents.id"), primary_key=True,
+                                           autoincrement=False)
+    owner_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    amount_reversed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # What a refund could not take back (their wallet held less, or was frozen): the payee bore it.
+    amount_unrecovered: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
 class PaymentRefund(Base):
     """Money given back on a succeeded intent, in full or in part: its own object with its own
     state (a refund to a card waits for the bank)."""
