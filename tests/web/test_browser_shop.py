@@ -36,8 +36,14 @@ def picture(colour: tuple[int, int, int]) -> dict[str, Any]:
     return {"name": "photo.png", "mimeType": "image/png", "buffer": out.getvalue()}
 
 
-async def photos_loaded(page: Any, selector: str) -> int:
-    """How many of the images under `selector` the browser decoded (a broken one has no width)."""
+async def photos_loaded(page: Any, selector: str, expected: int = 1) -> int:
+    """How many of the images at `selector` the browser decoded (a broken one has no width),
+    once `expected` of them did or five seconds passed; they load lazily, so they are scrolled to."""
+    await page.locator(selector).first.scroll_into_view_if_needed()
+    with contextlib.suppress(Exception):
+        await page.wait_for_function("([s, n]) => [...document.querySelectorAll(s)].filter("
+                                     "e => e.complete && e.naturalWidth > 0).length >= n", arg=[selector, expected],
+                                     timeout=5_000)
     return int(await page.eval_on_selector_all(selector, "els => els.filter(e => e.complete && e.naturalWidth > 0)"
                                                          ".length"))
 
@@ -51,6 +57,15 @@ class TestShopJourney:
         await seller.get_by_label("店铺名称").fill("小林的杂货铺")
         await seller.get_by_role("button", name="立即开店").click()
         await expect(seller.locator("#shop-status")).to_have_text("营业中")
+        await seller.get_by_text("新建运费模板").click()  # ¥10 a parcel, free from ¥100, not to 西藏
+        await seller.get_by_label("模板名称").fill("普通快递")
+        await seller.get_by_label("每单运费（元）").fill("10")
+        await seller.get_by_label("满多少元包邮（选填）").fill("100")
+        await seller.get_by_label("不配送地区（用逗号分隔，选填）").fill("西藏")
+        await seller.get_by_role("button", name="保存模板").click()
+        await expect(seller.locator("#shipping-templates")).to_contain_text(
+            "运费 ¥10.00 · 满 ¥100.00 包邮 · 不配送：西藏")
+        await seller.get_by_label("运费", exact=True).select_option(label="普通快递 · ¥10.00")
         await seller.get_by_label("商品标题").fill("手冲咖啡壶")
         await seller.get_by_label("商品描述").fill("304 不锈钢\n<b>送滤纸</b><script>alert(1)</script>")
         await seller.get_by_label("图片（最多 9 张）").set_input_files([picture((180, 120, 60))])
@@ -109,8 +124,10 @@ class TestShopJourney:
         await buyer.reload()
         await expect(buyer.locator("#product-questions")).to_contain_text("可以，底部是复合钢")
         await buyer.get_by_label("银色 600ml").check()
+        await expect(buyer.locator("#product-shipping")).to_have_text("运费 ¥10.00 · 满 ¥100.00 包邮 · 不配送：西藏")
+        await expect(buyer.locator("#buy-total")).to_have_text("合计 ¥109.00")  # one: under ¥100 with the fee
         await buyer.get_by_label("数量").fill("2")
-        await expect(buyer.locator("#buy-total")).to_have_text("合计 ¥198.00")
+        await expect(buyer.locator("#buy-total")).to_have_text("合计 ¥198.00")  # two: ships free
         await snap(buyer, "zh-CN-product")
         await buyer.get_by_role("button", name="立即购买").click()
         await expect(buyer).to_have_url(re.compile(r"/pay/\d+$"))
@@ -176,13 +193,15 @@ class TestShopJourney:
         await snap(seller, "zh-CN-admin-gmv")
 
     async def test_add_to_cart_and_check_out_from_it(self, tab: Tab, database: Database) -> None:
-        from shua.commerce import shops
+        from shua.commerce import shipping, shops
 
         async with database.transaction() as db:
             seller = await accounts.signup(db, username="cartshop", password="Correct-Horse-42")
-            await shops.open_shop(db, owner_id=seller.id, name="文具小铺", kind="individual")
+            shop = await shops.open_shop(db, owner_id=seller.id, name="文具小铺", kind="individual")
+            rule = await shipping.add(db, shop=shop, name="快递", fee=600, free_over=10_000, excluded_regions=[])
             product, _ = await shops.add_product(db, owner_id=seller.id, title="钢笔", description="",
-                                                 skus=[("黑色", 3_500, 10), ("蓝色", 3_500, 10)])
+                                                 skus=[("黑色", 3_500, 10), ("蓝色", 3_500, 10)],
+                                                 shipping_template_id=rule.id)
         page = tab.page
         await sign_up(page, "cartbuyer", nickname="加购")
         await page.goto(f"/p/{product.id}")
@@ -197,10 +216,11 @@ class TestShopJourney:
         await expect(page.locator("#toast")).to_have_text("已加入购物车。")
         await page.goto("/cart")
         await expect(page.get_by_role("heading", name="文具小铺")).to_be_visible()
-        await expect(page.locator("[data-total]")).to_have_text("合计 ¥70.00")
+        await expect(page.locator("[data-shipping]")).to_have_text("运费 ¥6.00")  # ¥70 is under the ¥100
+        await expect(page.locator("[data-total]")).to_have_text("合计 ¥76.00")
         await snap(page, "zh-CN-cart")
         await page.get_by_role("button", name="去结算").click()
         await expect(page).to_have_url(re.compile(r"/pay/\d+$"))
-        await expect(page.locator("#pay-amount")).to_have_text("¥70.00")
+        await expect(page.locator("#pay-amount")).to_have_text("¥76.00")
         await page.goto("/cart")
         await expect(page.get_by_text("购物车是空的。")).to_be_visible()

@@ -1,5 +1,6 @@
 """The shop over HTTP, second part: photos (uploaded, then attached to a product, a review or an
-after-sales claim; served only to who may see them) and buyer questions (商品问答)."""
+after-sales claim; served only to who may see them), buyer questions (商品问答) and shipping
+templates (运费模板)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shua.commerce import photos, questions, shops
+from shua.commerce import photos, questions, shipping, shops
 from shua.commerce.errors import PhotoNotFound
 from shua.commerce.models import PHOTO_PURPOSES, Question
-from shua.commerce.routes import PROBLEMS
+from shua.commerce.routes import PROBLEMS, ShippingRead, shipping_read
 from shua.core.errors import BodyTooLarge
 from shua.core.ids import ID
 from shua.core.storage import LocalStorage
@@ -116,3 +117,29 @@ async def answer_question(question_id: ID, body: AnswerCreate, auth: CurrentAuth
     """Answer a question about one of your products (once)."""
     return question_read(await questions.answer(db, owner_id=auth.user.id, question_id=question_id,
                                                 text=body.answer), auth.user.id)
+
+
+class ShippingTemplateCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Line(30, min_length=1)  # type: ignore[valid-type]
+    fee: int = Field(ge=0, le=100_000_00, description="Fen per order")
+    free_over: int | None = Field(default=None, gt=0, le=10**10, description="Goods total (fen) that ships free")
+    excluded_regions: list[Line(20, min_length=1)] = Field(  # type: ignore[valid-type]
+        default=[], max_length=40, description="Regions not delivered to, matched at the start of an address's "
+                                               "region (\"新疆\", \"西藏\")")
+
+
+@router.post("/shops/mine/shipping-templates", status_code=status.HTTP_201_CREATED, responses=PROBLEMS)
+async def add_shipping_template(body: ShippingTemplateCreate, auth: CurrentAuth, db: DB) -> ShippingRead:
+    """A shipping rule (运费模板) for your products: a fee per order, free from a goods total, and
+    regions you do not deliver to."""
+    shop = await shops.shop_of(db, owner_id=auth.user.id)
+    row = await shipping.add(db, shop=shop, name=body.name, fee=body.fee, free_over=body.free_over,
+                             excluded_regions=body.excluded_regions)
+    return shipping_read(row)
+
+
+@router.get("/shops/mine/shipping-templates", responses=PROBLEMS)
+async def list_shipping_templates(auth: CurrentAuth, db: DB) -> list[ShippingRead]:
+    shop = await shops.shop_of(db, owner_id=auth.user.id)
+    return [shipping_read(t) for t in await shipping.of_shop(db, shop_id=shop.id)]

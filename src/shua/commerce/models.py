@@ -62,6 +62,26 @@ class Product(Base):
     affiliate_bps: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # 七天无理由退货: days after receipt a buyer may return it for no reason (0: only for a fault).
     return_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    # 运费模板: what shipping costs; none means free shipping (包邮).
+    shipping_template_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("shipping_templates.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
+
+
+class ShippingTemplate(Base):
+    """A shop's shipping rule (运费模板): a flat fee per order, free at or above a goods total, and
+    the regions it does not deliver to (matched against the start of an address's region)."""
+
+    __tablename__ = "shipping_templates"
+    __table_args__ = (Index("ix_shipping_templates_shop", "shop_id", "id"),
+                      CheckConstraint("fee >= 0", name="fee_not_negative"))
+
+    id: Mapped[int] = id_column()
+    shop_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("shops.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(30))
+    fee: Mapped[int] = mapped_column(BigInteger)  # fen
+    free_over: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # goods total (fen) that ships free
+    excluded_regions: Mapped[list[str]] = mapped_column(JSON, default=list)  # "新疆", "西藏"…
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.utcnow)
 
 
@@ -116,7 +136,8 @@ class Order(Base):
     buyer_id: Mapped[int] = mapped_column(BigInteger)
     shop_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("shops.id"))
     status: Mapped[str] = mapped_column(String(12), default=CREATED)
-    total: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)  # the goods plus shipping: what the buyer pays
+    shipping_fee: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     intent_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     source_video_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the video its cart was on

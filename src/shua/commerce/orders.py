@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shua.commerce import addresses, cart
+from shua.commerce import addresses, cart, shipping
 from shua.commerce.errors import (
     BuyingFromYourself,
     OneShopPerOrder,
@@ -45,8 +45,9 @@ class Line:
 async def checkout(db: AsyncSession, *, buyer_id: int, lines: list[Line], expected_total: int, address_id: object,
                    source_video_id: int | None = None) -> Order:
     """Hold the stock and open the payment. Refused, with nothing held: an unknown SKU, one of
-    another product, a product off sale or of a closed shop, two shops, your own shop, a total
-    other than the buyer saw (the price changed), not enough stock."""
+    another product, a product off sale or of a closed shop, two shops, your own shop, a region
+    the shop does not deliver to, a total (goods and shipping) other than the buyer saw (the
+    price changed), not enough stock."""
     ship_to = addresses.snapshot(await addresses.own(db, user_id=buyer_id, address_id=address_id))
     wanted: dict[int, int] = {}
     for line in lines:
@@ -72,9 +73,14 @@ async def checkout(db: AsyncSession, *, buyer_id: int, lines: list[Line], expect
         raise BuyingFromYourself()
     if shop.status != OPEN:
         raise ShopNotOpen(status=shop.status)
-    total = sum(found[sku_id][0].price * quantity for sku_id, quantity in wanted.items())
+    goods = sum(found[sku_id][0].price * quantity for sku_id, quantity in wanted.items())
+    products = list({product.id: product for _, product, _ in found.values()}.values())
+    templates = await shipping.templates_of(db, products)
+    shipping_fee = shipping.order_fee([templates.get(p.shipping_template_id or 0) for p in products], goods,
+                                      region=str(ship_to.get("region", "")))
+    total = goods + shipping_fee
     if total != expected_total:
-        raise PriceChanged(total=total)
+        raise PriceChanged(total=total, shipping=shipping_fee)
     for sku_id in sorted(wanted):  # id order: two checkouts of the same SKUs never wait in a circle
         left = await db.scalar(update(SKUS).where(SKUS.c.id == sku_id, SKUS.c.stock >= wanted[sku_id])
                                .values(stock=SKUS.c.stock - wanted[sku_id]).returning(SKUS.c.stock))
@@ -82,7 +88,8 @@ async def checkout(db: AsyncSession, *, buyer_id: int, lines: list[Line], expect
             raise OutOfStock(sku_id=str(sku_id))  # the caller's transaction rolls back what was taken
     now = clock.utcnow()
     affiliate_id, affiliate_amount = await _affiliate(db, source_video_id, shop, found, wanted)
-    order = Order(id=new_id(), buyer_id=buyer_id, shop_id=shop.id, status=CREATED, total=total, currency="CNY",
+    order = Order(id=new_id(), buyer_id=buyer_id, shop_id=shop.id, status=CREATED, total=total,
+                  shipping_fee=shipping_fee, currency="CNY",
                   source_video_id=source_video_id, affiliate_id=affiliate_id, affiliate_amount=affiliate_amount,
                   expires_at=now + PAYMENT_WINDOW, ship_to=ship_to, created_at=now)
     db.add(order)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.accounts.errors import AdminRequired
-from shua.commerce import addresses, after_sales, cart, carts, fulfilment, gmv, orders, photos, reviews, shops
+from shua.commerce import addresses, after_sales, cart, carts, fulfilment, gmv, orders, photos, reviews, shipping, shops
 from shua.commerce.logistics import CARRIERS, CarrierConnector, SimulatedCarrier
 from shua.commerce.models import (
     AFTER_SALE_KINDS,
@@ -25,6 +25,7 @@ from shua.commerce.models import (
     AfterSale,
     Order,
     Product,
+    ShippingTemplate,
     Shop,
     Sku,
 )
@@ -95,6 +96,7 @@ class ProductCreate(BaseModel):
     affiliate_bps: Affiliate = 0
     return_days: ReturnDays = 7
     photos: PhotoIds = []
+    shipping_template_id: ID | None = Field(default=None, description="One of your shop's; none: free shipping")
 
 
 class ProductUpdate(BaseModel):
@@ -105,6 +107,15 @@ class ProductUpdate(BaseModel):
     affiliate_bps: Affiliate | None = None
     return_days: ReturnDays | None = None
     photos: PhotoIds | None = None
+    shipping_template_id: ID | None = Field(default=None, description="Given as null: free shipping from now on")
+
+
+class ShippingRead(BaseModel):
+    id: ID
+    name: str
+    fee: int = Field(description="Fen per order")
+    free_over: int | None = Field(description="Goods total (fen) from which it ships free")
+    excluded_regions: list[str] = Field(description="Regions it does not deliver to")
 
 
 class SkuRead(BaseModel):
@@ -129,6 +140,7 @@ class ProductRead(BaseModel):
     affiliate_bps: int
     return_days: int
     photos: list[str] = Field(description="Photo URLs, in order")
+    shipping: ShippingRead | None = Field(description="What shipping costs; null: free shipping (包邮)")
     skus: list[SkuRead]
 
 
@@ -246,7 +258,8 @@ class OrderRead(BaseModel):
     shop_id: ID
     buyer_id: ID
     status: str = Field(description="created (stock held, waiting for payment), paid or canceled")
-    total: int
+    total: int = Field(description="Goods plus shipping, in fen")
+    shipping_fee: int
     currency: str
     intent_id: ID | None
     pay_url: str | None = Field(description="Where the buyer pays it (Shua Pay's payment page)")
@@ -265,16 +278,19 @@ def shop_read(shop: Shop) -> ShopRead:
                     created_at=shop.created_at)
 
 
-def product_read(product: Product, shop: Shop, skus: list[Sku], photo_ids: list[int] | None = None) -> ProductRead:
-    return ProductRead(id=product.id, shop=shop_read(shop), title=product.title, description=product.description,
-                       status=product.status, affiliate_bps=product.affiliate_bps, return_days=product.return_days,
-                       photos=[photos.url_of(p) for p in photo_ids or []],
-                       skus=[SkuRead(id=s.id, name=s.name, price=s.price, stock=s.stock) for s in skus])
+def shipping_read(t: ShippingTemplate) -> ShippingRead:
+    return ShippingRead(id=t.id, name=t.name, fee=t.fee, free_over=t.free_over,
+                        excluded_regions=list(t.excluded_regions or []))
 
 
 async def product_read_of(db: AsyncSession, product: Product, shop: Shop, skus: list[Sku]) -> ProductRead:
     pictures = await photos.of(db, purpose=PRODUCT_PHOTO, target_ids=[product.id])
-    return product_read(product, shop, skus, pictures.get(product.id))
+    template = (await shipping.templates_of(db, [product])).get(product.shipping_template_id or 0)
+    return ProductRead(id=product.id, shop=shop_read(shop), title=product.title, description=product.description,
+                       status=product.status, affiliate_bps=product.affiliate_bps, return_days=product.return_days,
+                       photos=[photos.url_of(p) for p in pictures.get(product.id, [])],
+                       shipping=shipping_read(template) if template else None,
+                       skus=[SkuRead(id=s.id, name=s.name, price=s.price, stock=s.stock) for s in skus])
 
 
 def address_read(a: Address) -> AddressRead:
@@ -286,7 +302,8 @@ async def order_read(db: AsyncSession, order: Order) -> OrderRead:
     track = await fulfilment.timeline(db, order_id=order.id)
     done = await reviews.reviewed_items(db, item_ids=[i.id for i in items])
     return OrderRead(id=order.id, shop_id=order.shop_id, buyer_id=order.buyer_id, status=order.status,
-                     total=order.total, currency=order.currency, intent_id=order.intent_id,
+                     total=order.total, shipping_fee=order.shipping_fee, currency=order.currency,
+                     intent_id=order.intent_id,
                      pay_url=f"/pay/{order.intent_id}" if order.intent_id and order.status == "created" else None,
                      items=[OrderItemRead(id=i.id, reviewed=i.id in done, product_id=i.product_id, sku_id=i.sku_id,
                                           title=i.title, sku_name=i.sku_name, price=i.price, quantity=i.quantity)
@@ -316,7 +333,7 @@ async def add_product(body: ProductCreate, auth: CurrentAuth, db: DB) -> Product
     product, skus = await shops.add_product(db, owner_id=auth.user.id, title=body.title, description=body.description,
                                             skus=[(s.name, s.price, s.stock) for s in body.skus],
                                             affiliate_bps=body.affiliate_bps, return_days=body.return_days,
-                                            photo_ids=body.photos)
+                                            photo_ids=body.photos, shipping_template_id=body.shipping_template_id)
     return await product_read_of(db, product, await shops.shop_of(db, owner_id=auth.user.id), skus)
 
 
@@ -326,7 +343,9 @@ async def update_product(product_id: ID, body: ProductUpdate, auth: CurrentAuth,
     (what is left out stays). Orders already placed keep what they were bought as."""
     await shops.update_product(db, owner_id=auth.user.id, product_id=product_id, title=body.title,
                                description=body.description, on_sale=body.on_sale, return_days=body.return_days,
-                               affiliate_bps=body.affiliate_bps, photo_ids=body.photos)
+                               affiliate_bps=body.affiliate_bps, photo_ids=body.photos,
+                               shipping_template_id=body.shipping_template_id
+                               if "shipping_template_id" in body.model_fields_set else shops.KEEP)
     await db.flush()
     product, shop, skus = await shops.product(db, product_id=product_id)
     return await product_read_of(db, product, shop, skus)

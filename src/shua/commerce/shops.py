@@ -6,12 +6,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shua.commerce import photos
+from shua.commerce import photos, shipping
 from shua.commerce.errors import ProductNotFound, ShopExists, ShopNotFound, ShopNotOpen, SkuNotFound
 from shua.commerce.models import BRAND, OPEN, PENDING_VERIFICATION, PRODUCT_PHOTO, REJECTED, Product, Shop, Sku
 from shua.core import audit, clock, jobs
 from shua.core.db import insert_ignore
 from shua.core.ids import new_id
+
+KEEP = object()  # "leave it as it is", where None means something
 
 
 async def open_shop(db: AsyncSession, *, owner_id: int, name: str, kind: str) -> Shop:
@@ -48,15 +50,19 @@ async def verify(db: AsyncSession, *, shop_id: int, approve: bool, actor_id: int
 
 async def add_product(db: AsyncSession, *, owner_id: int, title: str, description: str,
                       skus: list[tuple[str, int, int]], affiliate_bps: int = 0, return_days: int = 7,
-                      photo_ids: list[int] | None = None) -> tuple[Product, list[Sku]]:
+                      photo_ids: list[int] | None = None,
+                      shipping_template_id: int | None = None) -> tuple[Product, list[Sku]]:
     """A product with its SKUs as (name, price in fen, stock); `description` already sanitised
     HTML; `affiliate_bps`: what a creator earns of an order that came from their video's cart;
-    `return_days`: 七天无理由 (0: returns for a fault only); `photo_ids`: uploaded photos, in order."""
+    `return_days`: 七天无理由 (0: returns for a fault only); `photo_ids`: uploaded photos, in order;
+    `shipping_template_id`: one of the shop's templates (None: free shipping)."""
     shop = await shop_of(db, owner_id=owner_id)
     if shop.status != OPEN:
         raise ShopNotOpen(status=shop.status)
+    template = await shipping.own(db, shop_id=shop.id, template_id=shipping_template_id)
     product = Product(id=new_id(), shop_id=shop.id, title=title, description=description, status="on_sale",
-                      affiliate_bps=affiliate_bps, return_days=return_days, created_at=clock.utcnow())
+                      affiliate_bps=affiliate_bps, return_days=return_days,
+                      shipping_template_id=template.id if template else None, created_at=clock.utcnow())
     db.add(product)
     await db.flush()
     variants = [Sku(id=new_id(), product_id=product.id, name=name, price=price, stock=stock)
@@ -70,9 +76,10 @@ async def add_product(db: AsyncSession, *, owner_id: int, title: str, descriptio
 
 async def update_product(db: AsyncSession, *, owner_id: int, product_id: object, title: str | None = None,
                          description: str | None = None, on_sale: bool | None = None, return_days: int | None = None,
-                         affiliate_bps: int | None = None, photo_ids: list[int] | None = None) -> Product:
-    """The merchant edits their product; what is None stays as it is. An order already placed
-    keeps the title it was bought under."""
+                         affiliate_bps: int | None = None, photo_ids: list[int] | None = None,
+                         shipping_template_id: int | None | object = KEEP) -> Product:
+    """The merchant edits their product; what is None (KEEP for the template, where None means
+    free shipping) stays as it is. An order already placed keeps what it was bought with."""
     found = await db.get(Product, product_id) if isinstance(product_id, int) else None
     shop = await db.get(Shop, found.shop_id) if found else None
     if found is None or shop is None or shop.owner_id != owner_id:
@@ -89,6 +96,9 @@ async def update_product(db: AsyncSession, *, owner_id: int, product_id: object,
         found.affiliate_bps = affiliate_bps  # an order placed keeps the commission it was placed with
     if photo_ids is not None:
         await photos.attach(db, owner_id=owner_id, purpose=PRODUCT_PHOTO, target_id=found.id, photo_ids=photo_ids)
+    if shipping_template_id is not KEEP:
+        template = await shipping.own(db, shop_id=shop.id, template_id=shipping_template_id)  # type: ignore[arg-type]
+        found.shipping_template_id = template.id if template else None
     await jobs.publish(db, "commerce.product_updated", {"product_id": str(found.id), "shop_id": str(shop.id)})
     return found
 

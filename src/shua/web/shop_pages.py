@@ -9,11 +9,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shua.commerce import addresses, after_sales, cart, carts, gmv, orders, questions, reviews, score, shops
+from shua.commerce import addresses, after_sales, cart, carts, gmv, orders, questions, reviews, score, shipping, shops
 from shua.commerce.errors import ProductNotFound, ShopNotFound
 from shua.commerce.extra_routes import question_read
 from shua.commerce.logistics import CARRIERS
-from shua.commerce.routes import address_read, after_sale_reads, order_read, product_read_of, review_reads
+from shua.commerce.routes import (
+    address_read,
+    after_sale_reads,
+    order_read,
+    product_read_of,
+    review_reads,
+    shipping_read,
+)
 from shua.core import clock
 from shua.web.deps import get_runtime
 from shua.web.pages import current_viewer, error_page, login_redirect, pick_locale, render
@@ -84,14 +91,21 @@ async def show_cart(request: Request) -> Response:
     async with get_runtime(request).database.transaction(write=False) as db:
         found = await cart.lines(db, user_id=viewer.me.id)
         book = [address_read(a) for a in await addresses.list_of(db, user_id=viewer.me.id)]
+        rules = await shipping.templates_of(db, [line.product for line in found])
     groups: dict[str, list[dict[str, object]]] = {}
     for line in found:
         groups.setdefault(line.shop.name, []).append({
             "product_id": line.product.id, "sku_id": line.sku.id, "title": line.product.title,
             "sku_name": line.sku.name, "price": line.sku.price, "stock": line.sku.stock, "quantity": line.quantity,
-            "subtotal": line.sku.price * line.quantity})
+            "subtotal": line.sku.price * line.quantity,
+            "template": rules.get(line.product.shipping_template_id or 0)})
+    shops_in_cart = []
+    for name, lines in groups.items():  # one order per shop: its goods, and its shipping as checkout charges it
+        goods = sum(int(str(line["subtotal"])) for line in lines)
+        fee = shipping.order_fee([line["template"] for line in lines], goods)  # type: ignore[misc]
+        shops_in_cart.append({"name": name, "lines": lines, "goods": goods, "shipping": fee, "total": goods + fee})
     return render(request, "cart.html", viewer=viewer, locale=pick_locale(request, viewer), title="cart.heading",
-                  tab="me", groups=list(groups.items()), addresses=book)
+                  tab="me", groups=shops_in_cart, addresses=book)
 
 
 @router.get("/shop", response_class=HTMLResponse)
@@ -110,8 +124,9 @@ async def show_my_shop(request: Request) -> Response:
         waiting = [question_read(q, viewer.me.id) for q in await questions.waiting_for(db, shop_id=shop.id)] \
             if shop else []
         titles = {p.id: p.title for p in listed}
+        rules = [shipping_read(t) for t in await shipping.of_shop(db, shop_id=shop.id)] if shop else []
     return render(request, "shop.html", viewer=viewer, locale=pick_locale(request, viewer), title="shop.title",
-                  tab="me", shop=shop, products=listed, questions=waiting, titles=titles)
+                  tab="me", shop=shop, products=listed, questions=waiting, titles=titles, templates=rules)
 
 
 @router.get("/admin/shop", response_class=HTMLResponse)

@@ -6,7 +6,7 @@ document.querySelectorAll("form[data-cart-checkout]").forEach((form) => {
     const lines = [...form.querySelectorAll("[data-line]")];
     const order = await keyedPost(form, "/api/v1/orders", {
       items: lines.map((l) => ({ product_id: l.dataset.product, sku_id: l.dataset.sku, quantity: Number(l.dataset.quantity) })),
-      expected_total: lines.reduce((sum, l) => sum + Number(l.dataset.price) * Number(l.dataset.quantity), 0),
+      expected_total: Number(form.dataset.expectedTotal), // goods and shipping, as the page showed them
       address_id: values.address_id,
     });
     window.location.assign(order.pay_url);

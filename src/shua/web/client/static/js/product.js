@@ -5,10 +5,19 @@ import { ApiError, api, bindForm, errorMessage, keyedPost, t, toast, yuan } from
 const root = document.getElementById("product");
 const form = document.getElementById("buy-form");
 
+// Shipping as the server charges it (commerce/shipping.py): the template's fee, unless the goods
+// reach its free-shipping total.
+function shippingFor(goods) {
+  const fee = Number(form.dataset.shippingFee || 0);
+  const freeOver = form.dataset.freeOver ? Number(form.dataset.freeOver) : null;
+  return freeOver !== null && goods >= freeOver ? 0 : fee;
+}
+
 function chosen() {
   const sku = form.querySelector('input[name="sku_id"]:checked');
   const quantity = Number(form.elements.quantity.value);
-  return { sku, quantity, total: sku && Number.isInteger(quantity) ? Number(sku.dataset.price) * quantity : 0 };
+  const goods = sku && Number.isInteger(quantity) ? Number(sku.dataset.price) * quantity : 0;
+  return { sku, quantity, total: goods ? goods + shippingFor(goods) : 0 };
 }
 
 function showTotal() {

@@ -29,6 +29,7 @@ if (productForm) {
     await api("POST", "/api/v1/shops/mine/products", {
       title: values.title.trim(), description: values.description.trim(), skus, photos,
       return_days: Number(values.return_days),
+      shipping_template_id: values.shipping_template_id || null,
     });
     toast(t("js.product_listed"));
     window.location.reload();
@@ -56,3 +57,22 @@ document.querySelectorAll("form[data-answer]").forEach((form) => {
     window.location.reload();
   });
 });
+
+// 运费模板: a fee, free from a goods total, regions not delivered to ("新疆，西藏" or "新疆, 西藏").
+const shippingForm = document.getElementById("shipping-form");
+if (shippingForm) {
+  bindForm(shippingForm, async (values) => {
+    const fee = /^\s*0+(?:[.]0{1,2})?\s*$/.test(values.fee) ? 0 : toFen(values.fee);
+    if (fee === null) throw new ApiError(422, { code: "payments.invalid_amount", field: "fee" });
+    const freeOver = values.free_over.trim() ? toFen(values.free_over) : null;
+    if (values.free_over.trim() && freeOver === null) {
+      throw new ApiError(422, { code: "payments.invalid_amount", field: "free_over" });
+    }
+    await api("POST", "/api/v1/shops/mine/shipping-templates", {
+      name: values.name.trim(), fee, free_over: freeOver,
+      excluded_regions: values.excluded.split(/[,，、\s]+/).map((r) => r.trim()).filter(Boolean),
+    });
+    toast(t("js.template_saved"));
+    window.location.reload();
+  });
+}
