@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from shua.accounts import service as accounts
+from shua.core import jobs
 from shua.core.db import Database
 from tests.factories import make_video
 from tests.web.conftest import Tab
@@ -202,9 +203,15 @@ class TestShopJourney:
             product, _ = await shops.add_product(db, owner_id=seller.id, title="钢笔", description="",
                                                  skus=[("黑色", 3_500, 10), ("蓝色", 3_500, 10)],
                                                  shipping_template_id=rule.id)
+        await jobs.drain(database)  # the product's search document
         page = tab.page
         await sign_up(page, "cartbuyer", nickname="加购")
-        await page.goto(f"/p/{product.id}")
+        await page.goto("/search?q=gangbi&tab=products")  # found by its pinyin, in the 商品 tab
+        await expect(page.locator(".product-results")).to_contain_text("钢笔")
+        await expect(page.locator(".product-results")).to_contain_text("¥35.00 · 文具小铺")
+        await snap(page, "zh-CN-search-products")
+        await page.locator(".product-result").first.click()
+        await expect(page).to_have_url(re.compile(rf"/p/{product.id}$"))
         await page.get_by_label("收货人").fill("王小明")
         await page.get_by_label("手机号").fill("13800138000")
         await page.get_by_label("所在地区（省 市 区）").fill("北京市 海淀区")

@@ -156,8 +156,10 @@ async def mark_paid(db: AsyncSession, *, order_id: int) -> Order | None:
         await intents.refund(db, intent_id=order.intent_id, reason="order canceled before payment")
         return order
     order.status, order.paid_at = PAID, clock.utcnow()
+    bought = sorted({item.product_id for item in await items_of(db, order_id=order.id)})
     await jobs.publish(db, "commerce.order_paid", {"order_id": str(order.id), "shop_id": str(order.shop_id),
                                                    "buyer_id": str(order.buyer_id), "total": order.total,
+                                                   "product_ids": [str(i) for i in bought],
                                                    "source_video_id": str(order.source_video_id)
                                                    if order.source_video_id else None})
     return order

@@ -3,17 +3,38 @@ their SKUs and photos, editing a product or putting it on or off sale, changing 
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.commerce import photos, shipping
 from shua.commerce.errors import ProductNotFound, ShopExists, ShopNotFound, ShopNotOpen, SkuNotFound
-from shua.commerce.models import BRAND, OPEN, PENDING_VERIFICATION, PRODUCT_PHOTO, REJECTED, Product, Shop, Sku
+from shua.commerce.models import (
+    BRAND,
+    COMPLETED,
+    DELIVERED,
+    OPEN,
+    PAID,
+    PENDING_VERIFICATION,
+    PRODUCT_PHOTO,
+    REJECTED,
+    SHIPPED,
+    Order,
+    OrderItem,
+    Product,
+    Shop,
+    Sku,
+)
 from shua.core import audit, clock, jobs
 from shua.core.db import insert_ignore
 from shua.core.ids import new_id
 
 KEEP = object()  # "leave it as it is", where None means something
+SOLD = (PAID, SHIPPED, DELIVERED, COMPLETED)
 
 
 async def open_shop(db: AsyncSession, *, owner_id: int, name: str, kind: str) -> Shop:
@@ -137,3 +158,54 @@ async def products_of(db: AsyncSession, *, shop_id: int, limit: int = 50) -> lis
     for sku in skus:
         by_product.setdefault(sku.product_id, []).append(sku)
     return [(p, by_product.get(p.id, [])) for p in found]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A product as other contexts show and index it (search's documents, its result cards)."""
+
+    product_id: int
+    owner_id: int  # the shop's owner: blocks and visibility apply to them
+    shop_name: str
+    title: str
+    text: str  # the description as plain text
+    variants: list[str]
+    price_from: int
+    sold: int  # units in orders paid for (not canceled)
+    photo_url: str | None
+    created_at: datetime
+
+
+def plain_text(description: str | None) -> str:
+    """A sanitised description (bare tags only, text escaped) as the words it shows."""
+    return " ".join(html.unescape(re.sub(r"<[^>]*>", " ", description or "")).split())
+
+
+async def listings(db: AsyncSession, *, product_ids: list[int]) -> dict[int, Listing]:
+    """Those of `product_ids` on sale in an open shop, as listings."""
+    if not product_ids:
+        return {}
+    rows = (await db.execute(select(Product, Shop).join(Shop, Shop.id == Product.shop_id).where(
+        Product.id.in_(set(product_ids)), Product.status == "on_sale", Shop.status == OPEN))).all()
+    if not rows:
+        return {}
+    ids = [p.id for p, _ in rows]
+    variants: dict[int, list[Sku]] = {}
+    for sku in (await db.scalars(select(Sku).where(Sku.product_id.in_(ids)).order_by(Sku.id))).all():
+        variants.setdefault(sku.product_id, []).append(sku)
+    sold = dict((await db.execute(
+        select(OrderItem.product_id, func.sum(OrderItem.quantity)).join(Order, Order.id == OrderItem.order_id)
+        .where(OrderItem.product_id.in_(ids), Order.status.in_(SOLD)).group_by(OrderItem.product_id))).all())
+    pictures = await photos.of(db, purpose=PRODUCT_PHOTO, target_ids=ids)
+    return {p.id: Listing(
+        product_id=p.id, owner_id=shop.owner_id, shop_name=shop.name, title=p.title,
+        text=plain_text(p.description),
+        variants=[s.name for s in variants.get(p.id, [])],
+        price_from=min((s.price for s in variants.get(p.id, [])), default=0), sold=int(sold.get(p.id) or 0),
+        photo_url=photos.url_of(pictures[p.id][0]) if pictures.get(p.id) else None, created_at=p.created_at,
+    ) for p, shop in rows}
+
+
+async def product_ids(db: AsyncSession) -> list[int]:
+    """Every product's id (`shua search reindex`)."""
+    return [int(i) for i in (await db.scalars(select(Product.id).order_by(Product.id))).all()]

@@ -37,6 +37,7 @@ from shua.feed.models import (
     IMPRESSION,
     NOT_INTERESTED,
     PLAY,
+    PURCHASE,
     REPLAY,
     SEARCH_CLICK,
     SKIP,
@@ -362,6 +363,14 @@ async def record_search_click(db: AsyncSession, *, user_id: int, video_id: int, 
     now = clock.utcnow()
     return await insert_ignore(db, FeedEvent, id=new_id(), user_id=user_id, event_id=event_id, video_id=video_id,
                                kind=SEARCH_CLICK, watch_ms=0, replays=0, source="search", at=now, received_at=now)
+
+
+async def record_purchase(db: AsyncSession, *, user_id: int, video_id: int, order_id: int) -> bool:
+    """A paid order that came from the video's cart, into the buyer's log; once per order."""
+    event_id = str(uuid.uuid5(uuid.NAMESPACE_OID, f"shua.purchase.{order_id}"))
+    now = clock.utcnow()
+    return await insert_ignore(db, FeedEvent, id=new_id(), user_id=user_id, event_id=event_id, video_id=video_id,
+                               kind=PURCHASE, watch_ms=0, replays=0, source="shop", at=now, received_at=now)
 
 
 async def recent_events(db: AsyncSession, user_id: int, limit: int = 50) -> list[RecentEvent]:

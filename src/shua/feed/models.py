@@ -24,6 +24,8 @@ KINDS = VIEWING_KINDS + CONTEXT_KINDS
 # Recorded by the server, never sent by a client: a search result the viewer opened (query →
 # video), a positive signal of taste like a like.
 SEARCH_CLICK = "search_click"
+# …and a purchase made from a video's cart (小黄车): the strongest sign the video worked for them.
+PURCHASE = "purchase"
 
 TESTING, SETTLED, REMOVED = "testing", "settled", "removed"
 

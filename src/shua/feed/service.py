@@ -43,7 +43,7 @@ from shua.core.pagination import decode_cursor, encode_cursor
 from shua.feed import events, experiments, features, interests, pools, ranking
 from shua.feed.learning import categories_of, model_folder
 from shua.feed.mixer import Candidate, MixState, mix
-from shua.feed.models import COMPLETE, NOT_INTERESTED, SEARCH_CLICK
+from shua.feed.models import COMPLETE, NOT_INTERESTED, PURCHASE, SEARCH_CLICK
 from shua.feed.seen import SeenCache
 from shua.feed.vectors import ModelHolder
 from shua.media import videos
@@ -185,8 +185,9 @@ async def _signals(db: AsyncSession, viewer_id: int | None, seen: set[int]) -> S
     recent = await events.recent_events(db, viewer_id, limit=RECENT_EVENTS)
     refused = [e.video_id for e in recent if e.kind == NOT_INTERESTED]
     for event in recent:
-        # A search result opened says as much as a like: the viewer went looking for it.
-        if event.kind in ("like", SEARCH_CLICK) and event.video_id not in signals.liked:
+        # A search result opened says as much as a like (the viewer went looking for it), and so
+        # does buying from a video's cart.
+        if event.kind in ("like", SEARCH_CLICK, PURCHASE) and event.video_id not in signals.liked:
             signals.liked.append(event.video_id)
         elif event.kind == COMPLETE and event.video_id not in signals.completed:
             signals.completed.append(event.video_id)

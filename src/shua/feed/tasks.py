@@ -94,9 +94,20 @@ async def search_click(database: Database, payload: dict[str, Any]) -> None:
         await events.record_search_click(db, user_id=user_id, video_id=video_id, click_id=click_id)
 
 
+@task("feed.purchase", max_attempts=10, backoff_seconds=30)
+async def purchase(database: Database, payload: dict[str, Any]) -> None:
+    """An order paid from a video's cart: the buyer's taste, like a like (a shopping signal)."""
+    user_id, video_id, order_id = (parse_id(payload.get(k)) for k in ("buyer_id", "source_video_id", "order_id"))
+    if user_id is None or video_id is None or order_id is None:
+        return  # not bought from a video
+    async with database.transaction() as db:
+        await events.record_purchase(db, user_id=user_id, video_id=video_id, order_id=order_id)
+
+
 EXPORTERS["feed_events"] = events.export_events
 subscribe("video.ready", "feed.enter_pool")
 subscribe("video.updated", "feed.enter_pool")
 subscribe("video.deleted", "feed.leave_pool")
 subscribe("video.removed", "feed.leave_pool")  # taken down by a moderator
 subscribe("search.clicked", "feed.search_click")
+subscribe("commerce.order_paid", "feed.purchase")

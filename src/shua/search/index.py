@@ -1,4 +1,4 @@
-"""Keeping the search documents in step with videos, creators and hashtags.
+"""Keeping the search documents in step with videos, creators, hashtags and the shop's products.
 
 Driven by outbox events (search.tasks): a video that became ready, was edited or deleted, a
 creator who renamed. Every function here reads the current state through the owning context's
@@ -21,13 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.accounts import service as accounts
 from shua.accounts.models import User
+from shua.commerce import shops
 from shua.core import clock
 from shua.core.db import Database, insert_ignore
 from shua.core.ids import new_id
 from shua.media import categories, videos
 from shua.media.models import DELETED, FAILED, FRIENDS, POST, PUBLIC, Video
 from shua.search import analysis
-from shua.search.models import HASHTAG, VIDEO, Hashtag, SearchDoc, SearchTerm
+from shua.search.models import HASHTAG, PRODUCT, VIDEO, Hashtag, SearchDoc, SearchTerm
 from shua.social import engagement
 from shua.social.people import pinyin_keys
 
@@ -78,6 +79,37 @@ def hashtag_tokens(tag: str) -> Tokens:
     found = analysis.analyse(tag, initials=False)
     return Tokens(tags=f"#{tag}", words=_join(found.words), pinyin=_join(found.pinyin),
                   grams=_join(found.bigrams, found.chars))
+
+
+def product_tokens(listing: shops.Listing) -> Tokens:
+    """A product's document: its title, description, variants (颜色 / 尺码) and shop name."""
+    title = analysis.analyse(listing.title, initials=False)
+    rest = analysis.analyse(" ".join([listing.text, *listing.variants, listing.shop_name]), initials=False)
+    return Tokens(tags=_join(title.tags, rest.tags), words=_join(title.words, rest.words),
+                  pinyin=_join(title.pinyin, rest.pinyin),
+                  grams=_join(title.bigrams, title.chars, rest.bigrams, rest.chars))
+
+
+async def index_product(db: AsyncSession, product_id: int) -> bool:
+    """Make the product's document match it as it is now (gone, off sale or its shop closed: no
+    document); True if it is listed. Its popularity is the units sold."""
+    listing = (await shops.listings(db, product_ids=[product_id])).get(product_id)
+    doc = await _lock_doc(db, product_id)
+    if listing is None:
+        if doc is not None:
+            await db.delete(doc)
+        return False
+    tokens = product_tokens(listing)
+    values = dict(kind=PRODUCT, owner_id=listing.owner_id, visibility=PUBLIC, created_at=listing.created_at,
+                  duration_ms=None, popularity=listing.sold, tags=tokens.tags, words=tokens.words,
+                  pinyin=tokens.pinyin, grams=tokens.grams, indexed_at=clock.utcnow())
+    if doc is None:
+        db.add(SearchDoc(id=product_id, **values))
+    else:
+        for name, value in values.items():
+            setattr(doc, name, value)
+    await db.flush()
+    return True
 
 
 def is_listed(video: Video | None) -> bool:
@@ -190,7 +222,19 @@ async def reindex_all(database: Database, *, batch: int = 500, progress: Progres
         indexed = set((await db.scalars(select(SearchDoc.id).where(SearchDoc.kind == VIDEO))).all())
     done = await _index_many(database, sorted(ids | indexed), batch=batch, progress=progress)
     await recount_hashtags(database)
-    return done
+    return done + await reindex_products(database, batch=batch)
+
+
+async def reindex_products(database: Database, *, batch: int = 500) -> int:
+    async with database.transaction(write=False) as db:
+        ids = set(await shops.product_ids(db))
+        ids |= set((await db.scalars(select(SearchDoc.id).where(SearchDoc.kind == PRODUCT))).all())
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), batch):
+        async with database.transaction() as db:
+            for product_id in ordered[start:start + batch]:
+                await index_product(db, product_id)
+    return len(ordered)
 
 
 async def recount_hashtags(database: Database, *, batch: int = 5000) -> int:

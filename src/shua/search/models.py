@@ -17,13 +17,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shua.core import clock
 from shua.core.db import Base, UTCDateTime, id_column
 
-VIDEO, HASHTAG = "video", "tag"
+VIDEO, HASHTAG, PRODUCT = "video", "tag", "product"
 PIN, REMOVE = "pin", "remove"
 HOT, NEW = "hot", "new"
 
 
 class SearchDoc(Base):
-    """One searchable thing. `id` is the video's id, or the hashtag's. The token columns are
+    """One searchable thing. `id` is the video's id, the hashtag's or the product's. The token columns are
     space-separated tokens from search.analysis: `tags` (#hashtags, @handles), `words` (jieba and
     English words), `pinyin` (whole and initials), `grams` (Chinese bigrams and characters)."""
 

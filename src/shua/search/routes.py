@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.accounts import service as accounts
 from shua.accounts.schemas import UserRead
+from shua.commerce import shops
 from shua.core import jobs
 from shua.core.errors import InvalidRequest, NotFound
 from shua.core.ids import new_id, parse_id
@@ -33,7 +34,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 # Longer than any real query, short enough to refuse junk; text beyond MAX_QUERY_CHARS is ignored.
 QueryText = Annotated[str, Query(max_length=10_000, pattern=r"^[^\x00]*$")]
-ALL_TAB_USERS, ALL_TAB_HASHTAGS = 3, 3
+ALL_TAB_USERS, ALL_TAB_HASHTAGS, ALL_TAB_PRODUCTS = 3, 3, 2
 
 
 class SearchLogNotFound(NotFound):
@@ -56,6 +57,16 @@ class HashtagRead(BaseModel):
     videos: int = Field(description="Public videos carrying it")
 
 
+class ProductHit(BaseModel):
+    id: str
+    title: str
+    shop_name: str
+    price_from: int = Field(description="Fen: the cheapest variant")
+    sold: int
+    photo_url: str | None
+    url: str
+
+
 class SearchPageRead(BaseModel):
     query: str = Field(description="The query as it was searched (normalised, cut to 100 characters)")
     tab: service.Tab
@@ -63,6 +74,7 @@ class SearchPageRead(BaseModel):
     videos: list[VideoHit] = []
     users: list[PersonRead] = []
     hashtags: list[HashtagRead] = []
+    products: list[ProductHit] = []
     next_cursor: str | None = None
 
 
@@ -91,6 +103,14 @@ async def results_page(db: AsyncSession, runtime: Runtime, *, viewer_id: int | N
         tags = await service.search_hashtags(db, query=q, limit=ALL_TAB_HASHTAGS if tab == "all" else service.PAGE_SIZE)
         page.hashtags = [HashtagRead(tag=t.tag, videos=t.videos) for t in tags]
         found += len(page.hashtags)
+    if tab in ("all", "products") and offset == 0:
+        ids = await service.search_products(db, viewer_id=viewer_id, query=q,
+                                            limit=ALL_TAB_PRODUCTS if tab == "all" else service.PAGE_SIZE)
+        shown = await shops.listings(db, product_ids=ids)  # on sale now, whatever the document says
+        page.products = [ProductHit(id=str(i), title=shown[i].title, shop_name=shown[i].shop_name,
+                                    price_from=shown[i].price_from, sold=shown[i].sold, photo_url=shown[i].photo_url,
+                                    url=f"/p/{i}") for i in ids if i in shown]
+        found += len(page.products)
     return page, found
 
 

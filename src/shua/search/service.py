@@ -34,7 +34,7 @@ from shua.core.ids import new_id
 from shua.media import videos
 from shua.media.models import FRIENDS, PUBLIC, Video
 from shua.search import analysis, engine
-from shua.search.models import HASHTAG, VIDEO, Hashtag, SearchClick, SearchDoc, SearchHistory, SearchLog
+from shua.search.models import HASHTAG, PRODUCT, VIDEO, Hashtag, SearchClick, SearchDoc, SearchHistory, SearchLog
 from shua.social import engagement, graph, people
 
 PAGE_SIZE = 20
@@ -44,7 +44,7 @@ POPULARITY = 0.15
 FRESH_FLOOR, FRESH_HALF_LIFE_DAYS = 0.6, 30.0
 HISTORY_KEEP = 20
 
-Tab = Literal["all", "videos", "users", "hashtags"]
+Tab = Literal["all", "videos", "users", "hashtags", "products"]
 Sort = Literal["relevance", "likes", "newest"]
 Period = Literal["any", "day", "week", "half_year"]
 Length = Literal["any", "short", "medium", "long"]
@@ -197,6 +197,23 @@ async def search_hashtags(db: AsyncSession, *, query: str, limit: int = PAGE_SIZ
             scored.append((tag.tag == exact, text_score(h.relevance, coverage(parts, h)) * used, h.doc_id))
     scored.sort(reverse=True)
     return [HashtagResult(tag=tags[i].tag, videos=tags[i].videos) for _, _, i in scored[:limit]]
+
+
+async def search_products(db: AsyncSession, *, viewer_id: int | None, query: str, limit: int = PAGE_SIZE) -> list[int]:
+    """Products on sale by title, description, variant and shop name, ranked by text and units
+    sold; none of a shop whose owner blocked the viewer or was blocked by them."""
+    analysed = analysis.analyse_query(query)
+    if analysed.is_empty():
+        return []
+    stmt, relevance = engine.matching(_is_sqlite(db), analysed, with_text=len(parts_of(analysed)) > 1)
+    stmt = stmt.where(SearchDoc.kind == PRODUCT)
+    if viewer_id is not None:
+        stmt = stmt.where(SearchDoc.owner_id.not_in(graph.hidden_user_ids(viewer_id)))
+    found = await engine.hits(db, stmt.order_by(relevance.desc()).limit(CANDIDATES))
+    parts = parts_of(analysed)
+    scored = sorted(((text_score(h.relevance, coverage(parts, h)) * popularity(h.popularity), h.doc_id)
+                     for h in found), reverse=True)
+    return [doc_id for _, doc_id in scored[:limit]]
 
 
 async def search_users(db: AsyncSession, *, viewer_id: int | None, query: str, limit: int = PAGE_SIZE) -> list[int]:

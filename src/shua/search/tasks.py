@@ -1,6 +1,7 @@
 """Search's background work: documents follow the outbox (a video ready, edited or deleted; a
-creator renamed), engagement feeds the hot list, the hot list refreshes, and a purged account's
-searches are anonymised. Each handler reads current state, so retries and reordering are safe."""
+creator renamed; a product listed, edited or sold), engagement feeds the hot list, the hot list
+refreshes, and a purged account's searches are anonymised. Each handler reads current state, so
+retries and reordering are safe."""
 
 from __future__ import annotations
 
@@ -24,6 +25,15 @@ async def index_video(database: Database, payload: dict[str, Any]) -> None:
         return
     async with database.transaction() as db:
         await index.index_video(db, video_id)
+
+
+@task("search.index_product", max_attempts=10, backoff_seconds=15)
+async def index_product(database: Database, payload: dict[str, Any]) -> None:
+    """A product listed, edited or sold (its sales rank it): the named products' documents."""
+    ids = [parse_id(payload.get("product_id")), *(parse_id(i) for i in payload.get("product_ids") or [])]
+    async with database.transaction() as db:
+        for product_id in sorted({i for i in ids if i is not None}):
+            await index.index_product(db, product_id)
 
 
 @task("search.index_creator", max_attempts=10, backoff_seconds=30, timeout_seconds=1800)
@@ -78,6 +88,8 @@ async def export_history(db: AsyncSession, user_id: int) -> list[dict[str, Any]]
 for topic in ("video.ready", "video.updated", "video.deleted", "video.removed"):
     subscribe(topic, "search.index_video")
 subscribe("account.updated", "search.index_creator")
+for topic in ("commerce.product_listed", "commerce.product_updated", "commerce.order_paid"):
+    subscribe(topic, "search.index_product")
 for topic in ENGAGEMENT:
     subscribe(topic, "search.count_engagement")
 subscribe("account.purged", "search.forget_user")

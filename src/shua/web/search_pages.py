@@ -16,7 +16,7 @@ from shua.web.deps import client_ip, get_runtime
 from shua.web.pages import current_viewer, pick_locale, render
 
 router = APIRouter(include_in_schema=False)
-TABS: tuple[service.Tab, ...] = ("all", "videos", "users", "hashtags")
+TABS: tuple[service.Tab, ...] = ("all", "videos", "users", "hashtags", "products")
 SORTS: tuple[service.Sort, ...] = ("relevance", "likes", "newest")
 PERIODS: tuple[service.Period, ...] = ("any", "day", "week", "half_year")
 LENGTHS: tuple[service.Length, ...] = ("any", "short", "medium", "long")
