@@ -105,6 +105,15 @@ async def test_demo_wallets_hold_money_that_balances_once(app) -> None:  # type:
         assert (await ledger.verify(db)).ok
 
 
+async def _photo_key(rt, photo_id: int) -> str:  # type: ignore[no-untyped-def]
+    from shua.commerce.models import ShopPhoto
+
+    async with rt.database.transaction(write=False) as db:
+        photo = await db.get(ShopPhoto, photo_id)
+        assert photo is not None
+        return photo.key
+
+
 async def test_demo_shop_lists_products_and_hangs_them_on_videos_once(app) -> None:  # type: ignore[no-untyped-def]
     from shua.accounts.models import User
     from shua.commerce import carts, shops
@@ -130,3 +139,14 @@ async def test_demo_shop_lists_products_and_hangs_them_on_videos_once(app) -> No
             owner = await db.scalar(select(User).where(User.handle == handle))
             latest = await videos.list_own_videos(db, owner_id=owner.id, limit=1)
             assert (await carts.of_video(db, video_id=latest[0].id)) is not None
+        from shua.commerce import photos, questions
+        from shua.commerce.models import PRODUCT_PHOTO
+
+        wok = listed[-1][0]  # the first listed: products come newest first
+        pictures = await photos.of(db, purpose=PRODUCT_PHOTO, target_ids=[p.id for p, _ in listed])
+        assert [len(pictures.get(p.id, [])) for p, _ in listed] == [1, 2]
+        assert wok.shipping_template_id is not None and "<ul>" in wok.description
+        assert [q.answer for q in await questions.of_product(db, product_id=wok.id, viewer_id=None)] \
+            == ["可以的，锅底是复合钢，燃气电磁炉都能用。"]
+    stored = await rt.storage.get(await _photo_key(rt, pictures[wok.id][0]))
+    assert stored is not None and stored[:2] == b"\xff\xd8"  # stored, re-encoded as JPEG
