@@ -241,3 +241,23 @@ class TestPhotoBombs:
         data = huge_png(7000)  # 49 M pixels in a small file
         assert len(data) < 1_000_000
         assert_problem(await upload(seller, "product", data), 422, "commerce.invalid_photo")
+
+
+class TestAddressBook:
+    async def test_default_moves_and_a_deleted_default_is_replaced(self, client: httpx2.AsyncClient,
+                                                                   database: Database) -> None:
+        buyer = await buyer_with_money(client, database, "buyer", 100)  # one address: the default
+        second = (await buyer.post("/api/v1/addresses", json={"name": "王小明", "phone": "13800138000",
+                                                               "region": "北京市 海淀区", "detail": "1 号"})).json()
+        book = (await buyer.get("/api/v1/addresses")).json()
+        assert [a["is_default"] for a in book] == [True, False]
+        r = await buyer.post(f"/api/v1/addresses/{second['id']}/default")
+        assert r.status_code == 200 and r.json()["is_default"], r.text
+        assert [a["id"] for a in (await buyer.get("/api/v1/addresses")).json() if a["is_default"]] == [second["id"]]
+        other = await sign_up(client, "other")
+        assert_problem(await other.post(f"/api/v1/addresses/{second['id']}/default"), 404,
+                       "commerce.address_not_found")
+        await buyer.client.delete(f"/api/v1/addresses/{second['id']}", headers=buyer.headers)
+        left = (await buyer.get("/api/v1/addresses")).json()
+        assert len(left) == 1 and left[0]["is_default"]  # the one left took over
+        assert (await client.get("/addresses")).status_code == 303  # the page: signed in only

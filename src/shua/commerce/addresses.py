@@ -49,8 +49,23 @@ async def own(db: AsyncSession, *, user_id: int, address_id: object) -> Address:
 
 
 async def remove(db: AsyncSession, *, user_id: int, address_id: object) -> None:
+    """Delete an address; when it was the default, the oldest one left becomes the default."""
     address = await own(db, user_id=user_id, address_id=address_id)
+    was_default = address.is_default
     await db.delete(address)
+    await db.flush()
+    left = await list_of(db, user_id=user_id)
+    if was_default and left:
+        await set_default(db, user_id=user_id, address_id=min(a.id for a in left))
+
+
+async def set_default(db: AsyncSession, *, user_id: int, address_id: object) -> Address:
+    """Make one address the default (the one checkout picks first); the others stop being it."""
+    address = await own(db, user_id=user_id, address_id=address_id)
+    await db.execute(update(Address).where(Address.user_id == user_id, Address.id != address.id)
+                     .values(is_default=False))
+    address.is_default = True
+    return address
 
 
 def snapshot(address: Address) -> dict[str, Any]:

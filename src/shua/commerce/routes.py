@@ -428,6 +428,12 @@ async def add_address(body: AddressCreate, auth: CurrentAuth, db: DB) -> Address
                                             region=body.region, detail=body.detail, default=body.default))
 
 
+@router.post("/addresses/{address_id}/default", responses=PROBLEMS)
+async def make_default_address(address_id: ID, auth: CurrentAuth, db: DB) -> AddressRead:
+    """Make this address your default (checkout offers it first)."""
+    return address_read(await addresses.set_default(db, user_id=auth.user.id, address_id=address_id))
+
+
 @router.delete("/addresses/{address_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PROBLEMS)
 async def remove_address(address_id: ID, auth: CurrentAuth, db: DB) -> Response:
     await addresses.remove(db, user_id=auth.user.id, address_id=address_id)

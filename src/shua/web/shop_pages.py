@@ -108,6 +108,18 @@ async def show_cart(request: Request) -> Response:
                   tab="me", groups=shops_in_cart, addresses=book)
 
 
+@router.get("/addresses", response_class=HTMLResponse)
+async def show_addresses(request: Request) -> Response:
+    """The buyer's address book."""
+    viewer = await current_viewer(request)
+    if viewer is None:
+        return login_redirect(request)
+    async with get_runtime(request).database.transaction(write=False) as db:
+        book = [address_read(a) for a in await addresses.list_of(db, user_id=viewer.me.id)]
+    return render(request, "addresses.html", viewer=viewer, locale=pick_locale(request, viewer), title="address.book",
+                  tab="me", addresses=book)
+
+
 @router.get("/shop", response_class=HTMLResponse)
 async def show_my_shop(request: Request) -> Response:
     viewer = await current_viewer(request)

@@ -1,6 +1,7 @@
 // The product page: choose a SKU, a quantity and where it goes, see the total, buy now (the order
 // holds the stock and sends you to Shua Pay's payment page); a first address is added here.
 import { ApiError, api, bindForm, errorMessage, keyedPost, t, toast, yuan } from "./shua.js";
+import { bindAddressForm } from "./addresses.js";
 
 const root = document.getElementById("product");
 const form = document.getElementById("buy-form");
@@ -41,15 +42,7 @@ if (form) {
   });
 }
 
-const addressForm = document.getElementById("address-form");
-if (addressForm) {
-  bindForm(addressForm, async (values) => {
-    await api("POST", "/api/v1/addresses", {
-      name: values.name.trim(), phone: values.phone.trim(), region: values.region.trim(), detail: values.detail.trim(),
-    });
-    window.location.reload();
-  });
-}
+bindAddressForm(document.getElementById("address-form"));
 
 const addButton = document.getElementById("add-to-cart");
 if (addButton) {
