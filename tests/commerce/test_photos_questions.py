@@ -261,3 +261,29 @@ class TestAddressBook:
         left = (await buyer.get("/api/v1/addresses")).json()
         assert len(left) == 1 and left[0]["is_default"]  # the one left took over
         assert (await client.get("/addresses")).status_code == 303  # the page: signed in only
+
+
+class TestStorefront:
+    async def test_the_shop_page_shows_its_score_and_what_is_on_sale(self, client: httpx2.AsyncClient,
+                                                                      database: Database) -> None:
+        seller, product = await merchant_with(client)
+        hidden = (await seller.post("/api/v1/shops/mine/products", json={
+            "title": "下架的杯子", "skus": [{"name": "白", "price": 1_000, "stock": 1}]})).json()
+        await seller.patch(f"/api/v1/products/{hidden['id']}", json={"on_sale": False})
+        shop_id = product["shop"]["id"]
+        r = await client.get(f"/api/v1/shops/{shop_id}")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert [p["title"] for p in body["products"]] == ["手冲咖啡壶"]  # off-sale ones are not shown
+        assert body["score"] == {"score": 3.5, "reviews": None, "shipping": None, "after_sales": None, "service": None}
+        page = await client.get(f"/s/{shop_id}")
+        assert page.status_code == 200 and "手冲咖啡壶" in page.text and "下架的杯子" not in page.text
+        assert f'href="/s/{shop_id}"' in (await client.get(f"/p/{product['id']}")).text
+        assert_problem(await client.get("/api/v1/shops/123"), 404, "commerce.shop_not_found")
+        assert (await client.get("/s/abc")).status_code == 404
+
+    async def test_a_brand_shop_waiting_for_verification_is_not_public(self, client: httpx2.AsyncClient) -> None:
+        brand = await sign_up(client, "brand")
+        shop = (await brand.post("/api/v1/shops", json={"name": "官方旗舰店", "kind": "brand"})).json()
+        assert_problem(await client.get(f"/api/v1/shops/{shop['id']}"), 404, "commerce.shop_not_found")
+        assert (await brand.get(f"/api/v1/shops/{shop['id']}")).status_code == 200  # its owner sees it

@@ -165,6 +165,11 @@ class TestShopJourney:
         await expect(buyer.locator("#product-reviews")).to_contain_text("已购")
         assert await photos_loaded(buyer, "#product-reviews img") == 1
         await snap(buyer, "zh-CN-product-reviewed")
+        await buyer.locator("#product-shop").click()  # the shop's storefront, its score and products
+        await expect(buyer.get_by_role("heading", name="小林的杂货铺")).to_be_visible()
+        await expect(buyer.locator("#store-score-parts")).to_contain_text("评价 5.0")
+        await expect(buyer.locator("#store-products")).to_contain_text("手冲咖啡壶")
+        await snap(buyer, "zh-CN-storefront")
         await seller.goto("/wallet")
         await expect(seller.locator("#wallet-balance")).to_have_text("¥196.02")  # ¥198 less the 1 % commission
 

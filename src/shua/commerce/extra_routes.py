@@ -1,6 +1,6 @@
 """The shop over HTTP, second part: photos (uploaded, then attached to a product, a review or an
-after-sales claim; served only to who may see them), buyer questions (商品问答) and shipping
-templates (运费模板)."""
+after-sales claim; served only to who may see them), buyer questions (商品问答), shipping
+templates (运费模板) and a shop's public storefront with its score."""
 
 from __future__ import annotations
 
@@ -10,11 +10,20 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Response, UploadFile, status
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from shua.commerce import photos, questions, shipping, shops
-from shua.commerce.errors import PhotoNotFound
-from shua.commerce.models import PHOTO_PURPOSES, Question
-from shua.commerce.routes import PROBLEMS, ShippingRead, shipping_read
+from shua.commerce import photos, questions, score, shipping, shops
+from shua.commerce.errors import PhotoNotFound, ShopNotFound
+from shua.commerce.models import OPEN, PHOTO_PURPOSES, Question, Shop
+from shua.commerce.routes import (
+    PROBLEMS,
+    ProductRead,
+    ShippingRead,
+    ShopRead,
+    product_read_of,
+    shipping_read,
+    shop_read,
+)
 from shua.core.errors import BodyTooLarge
 from shua.core.ids import ID
 from shua.core.storage import LocalStorage
@@ -143,3 +152,36 @@ async def add_shipping_template(body: ShippingTemplateCreate, auth: CurrentAuth,
 async def list_shipping_templates(auth: CurrentAuth, db: DB) -> list[ShippingRead]:
     shop = await shops.shop_of(db, owner_id=auth.user.id)
     return [shipping_read(t) for t in await shipping.of_shop(db, shop_id=shop.id)]
+
+
+class ScoreRead(BaseModel):
+    score: float = Field(description="体验分, out of 5")
+    reviews: float | None = Field(description="Average stars; null: none yet (counted as neutral)")
+    shipping: float | None = Field(description="0–5 for paid → shipped time")
+    after_sales: float | None = Field(description="0–5 for after-sales answer time")
+    service: float | None = Field(description="0–5 for answering buyers' questions")
+
+
+class StorefrontRead(BaseModel):
+    shop: ShopRead
+    score: ScoreRead
+    products: list[ProductRead] = Field(description="On sale, newest first")
+
+
+async def storefront(db: AsyncSession, *, shop_id: object, viewer_id: int | None) -> StorefrontRead:
+    """A shop's public page: open shops for everyone, a pending or rejected one for its owner only."""
+    found = await db.get(Shop, shop_id) if isinstance(shop_id, int) else None
+    if found is None or (found.status != OPEN and found.owner_id != viewer_id):
+        raise ShopNotFound()
+    rated = await score.of_shop(db, shop_id=found.id)
+    listed = [await product_read_of(db, p, found, skus) for p, skus in await shops.products_of(db, shop_id=found.id)
+              if p.status == "on_sale" and skus]
+    return StorefrontRead(shop=shop_read(found), products=listed, score=ScoreRead(
+        score=rated.score, reviews=rated.reviews, shipping=rated.shipping, after_sales=rated.after_sales,
+        service=rated.service))
+
+
+@router.get("/shops/{shop_id}", responses=PROBLEMS)
+async def read_shop(shop_id: ID, auth: MaybeAuth, db: DB) -> StorefrontRead:
+    """A shop's storefront: who it is, its 体验分 and what it sells."""
+    return await storefront(db, shop_id=shop_id, viewer_id=auth.user.id if auth else None)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shua.commerce import addresses, after_sales, cart, carts, gmv, orders, questions, reviews, score, shipping, shops
 from shua.commerce.errors import ProductNotFound, ShopNotFound
-from shua.commerce.extra_routes import question_read
+from shua.commerce.extra_routes import question_read, storefront
 from shua.commerce.logistics import CARRIERS
 from shua.commerce.routes import (
     address_read,
@@ -22,6 +22,7 @@ from shua.commerce.routes import (
     shipping_read,
 )
 from shua.core import clock
+from shua.core.ids import parse_id
 from shua.web.deps import get_runtime
 from shua.web.pages import current_viewer, error_page, login_redirect, pick_locale, render
 
@@ -106,6 +107,19 @@ async def show_cart(request: Request) -> Response:
         shops_in_cart.append({"name": name, "lines": lines, "goods": goods, "shipping": fee, "total": goods + fee})
     return render(request, "cart.html", viewer=viewer, locale=pick_locale(request, viewer), title="cart.heading",
                   tab="me", groups=shops_in_cart, addresses=book)
+
+
+@router.get("/s/{shop_id}", response_class=HTMLResponse)
+async def show_storefront(request: Request, shop_id: str) -> Response:
+    """A shop's storefront: its name, 体验分 with its parts, and what it sells."""
+    viewer = await current_viewer(request)
+    locale = pick_locale(request, viewer)
+    async with get_runtime(request).database.transaction(write=False) as db:
+        try:
+            page = await storefront(db, shop_id=parse_id(shop_id), viewer_id=viewer.me.id if viewer else None)
+        except ShopNotFound:
+            return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")
+    return render(request, "storefront.html", viewer=viewer, locale=locale, title="store.title", tab=None, page=page)
 
 
 @router.get("/addresses", response_class=HTMLResponse)
