@@ -25,6 +25,7 @@ from shua.commerce.errors import (
 )
 from shua.commerce.models import CANCELED, CREATED, OPEN, PAID, Order, OrderItem, Product, Shop, Sku, VideoCart
 from shua.core import clock, jobs
+from shua.core.db import locked_row
 from shua.core.errors import InvalidRequest
 from shua.core.ids import new_id
 from shua.payments import intents
@@ -123,10 +124,7 @@ async def _affiliate(db: AsyncSession, video_id: int | None, shop: Shop, found: 
 
 
 async def _locked(db: AsyncSession, order_id: int) -> Order | None:
-    query = select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
-    if db.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update()
-    return await db.scalar(query)
+    return await locked_row(db, Order, order_id)
 
 
 async def visible(db: AsyncSession, *, user_id: int, order_id: object) -> Order:

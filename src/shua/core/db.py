@@ -16,9 +16,9 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, MetaData, event
+from sqlalchemy import BigInteger, DateTime, MetaData, Select, event, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -155,3 +155,22 @@ class Database:
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
+
+
+S = TypeVar("S", bound=Select[Any])
+M = TypeVar("M")
+
+
+def for_update(db: AsyncSession, query: S) -> S:
+    """`query` reading its rows afresh (not the session's copies) and, on PostgreSQL, locking them
+    until the transaction ends — the row lock that serialises two writers of one balance, order or
+    payment. SQLite lets one writer in at a time, so it needs no lock."""
+    query = query.execution_options(populate_existing=True)
+    return query if db.get_bind().dialect.name == "sqlite" else query.with_for_update()
+
+
+async def locked_row(db: AsyncSession, model: type[M], row_id: int) -> M | None:
+    """The row of `model` with this id, read afresh and locked (see `for_update`)."""
+    query: Select[Any] = select(model).where(model.id == row_id)  # type: ignore[attr-defined]
+    found: M | None = await db.scalar(for_update(db, query))
+    return found

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.core import clock, jobs
-from shua.core.db import Database, insert_ignore
+from shua.core.db import Database, insert_ignore, locked_row
 from shua.core.errors import InvalidRequest, NotFound
 from shua.payments import binding, ledger
 from shua.payments.bank import BankConnector, verify
@@ -124,10 +124,7 @@ async def submit(database: Database, bank: BankConnector, *, operation_id: int) 
 
 
 async def _locked(db: AsyncSession, operation_id: int) -> BankOperation:
-    query = select(BankOperation).where(BankOperation.id == operation_id).execution_options(populate_existing=True)
-    if db.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update()
-    operation = await db.scalar(query)
+    operation = await locked_row(db, BankOperation, operation_id)
     if operation is None:
         raise OperationNotFound(operation_id=str(operation_id))
     return operation

@@ -21,6 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.core import clock, jobs
+from shua.core.db import locked_row
 from shua.core.errors import Conflict, InvalidRequest, NotFound
 from shua.payments import banking, binding, ledger
 from shua.payments.models import (
@@ -108,10 +109,7 @@ async def create(db: AsyncSession, *, payee_id: int, amount: int, currency: str 
 
 
 async def _locked(db: AsyncSession, intent_id: int) -> PaymentIntent | None:
-    query = select(PaymentIntent).where(PaymentIntent.id == intent_id).execution_options(populate_existing=True)
-    if db.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update()
-    return await db.scalar(query)
+    return await locked_row(db, PaymentIntent, intent_id)
 
 
 async def readable(db: AsyncSession, *, user_id: int, intent_id: object, secret: str | None = None,

@@ -28,7 +28,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from shua.core import clock, jobs
-from shua.core.db import insert_ignore
+from shua.core.db import for_update, insert_ignore
 from shua.core.ids import new_id
 from shua.core.money import MINOR_UNITS
 from shua.payments.errors import (
@@ -96,10 +96,8 @@ async def find_account(db: AsyncSession, kind: str, currency: str = "CNY",
 
 
 async def _locked(db: AsyncSession, account_ids: Sequence[int]) -> dict[int, LedgerAccount]:
-    query = (select(LedgerAccount).where(LedgerAccount.id.in_(sorted(set(account_ids))))
-             .order_by(LedgerAccount.id).execution_options(populate_existing=True))
-    if db.get_bind().dialect.name != "sqlite":
-        query = query.with_for_update()
+    query = for_update(db, select(LedgerAccount).where(LedgerAccount.id.in_(sorted(set(account_ids))))
+                       .order_by(LedgerAccount.id))  # id order: two transfers never wait in a circle
     return {a.id: a for a in (await db.scalars(query)).all()}
 
 
