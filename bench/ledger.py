@@ -38,6 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from shua.core import loop  # noqa: E402 - the uvloop the API runs on, when installed
+
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -263,6 +265,6 @@ async def main() -> int:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
-        asyncio.run(worker(sys.argv[2], [int(i) for i in sys.argv[3].split(",")], int(sys.argv[4]), float(sys.argv[5])))
+        loop.run(worker(sys.argv[2], [int(i) for i in sys.argv[3].split(",")], int(sys.argv[4]), float(sys.argv[5])))
         raise SystemExit(0)
-    raise SystemExit(asyncio.run(main()))
+    raise SystemExit(loop.run(main()))

@@ -27,7 +27,6 @@ Printed: p50 and p95 of each and ours/anchor (goal ≤ 1.5×).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import csv
 import json
@@ -48,6 +47,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
+
+from shua.core import loop  # noqa: E402 - the uvloop the API runs on, when installed
 
 CREATORS = 2000
 PROFILE = False
@@ -399,4 +400,4 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(asyncio.run(main()))
+    raise SystemExit(loop.run(main()))

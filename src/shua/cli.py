@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shua.config import get_settings
+from shua.core import loop
 
 if TYPE_CHECKING:
     from shua.core.jobs import Job
@@ -60,7 +61,7 @@ def _run(work: Callable[[Runtime], Awaitable[T]]) -> T:
         finally:
             await rt.close()
 
-    return asyncio.run(main())
+    return loop.run(main())
 
 
 @app.command()
@@ -104,7 +105,7 @@ def worker(concurrency: int = 4) -> None:
     broker = jobs.make_broker(rt.database, settings.redis_url, settings.job_poll_seconds)
     console.print(f"worker started ({type(broker).__name__}, concurrency {concurrency})")
     try:
-        asyncio.run(jobs.Worker(rt.database, broker, concurrency=concurrency).run())
+        loop.run(jobs.Worker(rt.database, broker, concurrency=concurrency).run())
     except KeyboardInterrupt:
         console.print("worker stopped")
 
