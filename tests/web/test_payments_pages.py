@@ -79,3 +79,13 @@ async def test_receipts_statements_and_payment_pages(client: httpx2.AsyncClient,
     assert r.status_code == 200 and "Trial balance" in r.text and "balanced" in r.text
     r = await alice.get("/admin/shop")
     assert r.status_code == 200 and "After-sales disputes" in r.text and "Closed-loop GMV" in r.text
+
+
+async def test_page_ids_that_are_no_ids_are_404s_not_500s(client: httpx2.AsyncClient) -> None:
+    """"²" and "٣" are digits to str.isdigit() and not to int(): a page id is parsed by parse_id."""
+    await Browser(client).signup("digits")
+    for bad in ("²", "٣", "1" * 25, "-1", "abc"):
+        for url in (f"/p/{bad}", f"/s/{bad}", f"/go/{bad}", f"/pay/{bad}", f"/wallet/receipts/{bad}"):
+            r = await client.get(url, follow_redirects=False)
+            assert r.status_code == 404, (url, r.status_code)
+        assert (await client.get(f"/p/1?v={bad}")).status_code in (404, 422)  # no such product (or v too long)

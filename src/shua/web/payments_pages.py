@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from shua.core import audit, clock
 from shua.core.errors import InvalidRequest, NotFound
+from shua.core.ids import parse_id
 from shua.payments import binding, intents, ledger, reconcile, wallet
 from shua.payments.connectors import bank_of
 from shua.payments.intent_routes import intent_read
@@ -30,7 +31,7 @@ async def show_receipt(request: Request, transfer_id: str) -> Response:
     locale = pick_locale(request, viewer)
     async with get_runtime(request).database.transaction(write=False) as db:
         try:
-            number = int(transfer_id) if transfer_id.isdigit() and len(transfer_id) < 20 else None
+            number = parse_id(transfer_id)
             entry = (await entries_read(db, [await wallet.receipt(db, user_id=viewer.me.id, transfer_id=number)]))[0]
         except NotFound:
             return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")
@@ -70,7 +71,7 @@ async def show_payment(request: Request, intent_id: str,
     locale = pick_locale(request, viewer)
     async with get_runtime(request).database.transaction(write=False) as db:
         try:
-            number = int(intent_id) if intent_id.isdigit() and len(intent_id) < 20 else None
+            number = parse_id(intent_id)
             intent = await intents.readable(db, user_id=viewer.me.id, intent_id=number, secret=s)
         except (NotFound, InvalidRequest):
             return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")

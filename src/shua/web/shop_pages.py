@@ -37,7 +37,7 @@ async def show_product(request: Request, product_id: str,
     locale = pick_locale(request, viewer)
     async with get_runtime(request).database.transaction(write=False) as db:
         try:
-            number = int(product_id) if product_id.isdigit() and len(product_id) < 20 else None
+            number = parse_id(product_id)
             product, shop, skus = await shops.product(db, product_id=number)
         except ProductNotFound:
             return error_page(request, viewer, locale, status=404, kind="notfound.page", icon="search")
@@ -54,7 +54,7 @@ async def show_product(request: Request, product_id: str,
     return render(request, "product.html", viewer=viewer, locale=locale, title="product.title", tab=None,
                   product=shown, own=own, addresses=book, rating=rating, latest=shown_reviews,
                   experience=experience, questions=asked,
-                  video_id=v if v and v.isdigit() else None)
+                  video_id=parse_id(v))
 
 
 @router.get("/go/{video_id}")
@@ -63,8 +63,7 @@ async def go_out(request: Request, video_id: str) -> Response:
     viewer = await current_viewer(request)
     try:
         async with get_runtime(request).database.transaction() as db:
-            url = await carts.click_out(db, video_id=int(video_id) if video_id.isdigit() and len(video_id) < 20
-                                        else None, user_id=viewer.me.id if viewer else None)
+            url = await carts.click_out(db, video_id=parse_id(video_id), user_id=viewer.me.id if viewer else None)
     except carts.CartNotFound:
         return error_page(request, viewer, pick_locale(request, viewer), status=404, kind="notfound.page",
                           icon="search")
