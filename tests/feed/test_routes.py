@@ -78,3 +78,8 @@ class TestReadFeed:
         # Well-formed but meaningless: treated as the start, never a 500.
         r = await client.get("/api/v1/feed", params={"cursor": "eyJiZWZvcmUiOiJ4In0"})  # {"before":"x"}
         assert r.status_code == 200
+        # "²" is a digit to str.isdigit() and not to int(): the mixer's last owner is parsed as an id.
+        from shua.core.pagination import encode_cursor
+
+        r = await client.get("/api/v1/feed", params={"cursor": encode_cursor({"m": {"c": 0.5, "o": "²", "t": []}})})
+        assert r.status_code == 200

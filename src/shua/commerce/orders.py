@@ -27,7 +27,7 @@ from shua.commerce.models import CANCELED, CREATED, OPEN, PAID, Order, OrderItem
 from shua.core import clock, jobs
 from shua.core.db import locked_row
 from shua.core.errors import InvalidRequest
-from shua.core.ids import new_id
+from shua.core.ids import new_id, parse_id
 from shua.payments import intents
 from shua.payments.models import SUCCEEDED, PaymentIntent
 
@@ -203,7 +203,7 @@ async def list_orders(db: AsyncSession, *, user_id: int, role: str, limit: int =
 
 def order_of_reference(reference: str) -> int | None:
     prefix, _, number = reference.partition(":")
-    return int(number) if prefix == "order" and number.isdigit() and len(number) < 20 else None
+    return parse_id(number) if prefix == "order" else None
 
 
 

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shua.core.ids import parse_id
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -51,7 +53,7 @@ class MixState:
         topics = data.get("t")
         return cls(
             credit=min(1.0, max(0.0, float(credit))) if isinstance(credit, int | float) else 0.0,
-            last_owner=int(owner) if isinstance(owner, str) and owner.isdigit() and len(owner) <= 19 else None,
+            last_owner=parse_id(owner) if isinstance(owner, str) else None,
             recent_topics=[t for t in topics if isinstance(t, str)][-2:] if isinstance(topics, list) else [],
         )
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shua.core import clock, jobs
 from shua.core.db import Database, insert_ignore, locked_row
 from shua.core.errors import InvalidRequest, NotFound
+from shua.core.ids import parse_id
 from shua.payments import binding, ledger
 from shua.payments.bank import BankConnector, verify
 from shua.payments.errors import InvalidAmount
@@ -188,9 +189,7 @@ async def receive_webhook(database: Database, *, secret: str, body: bytes, heade
 
 def _operation_id(reference: str) -> int | None:
     prefix, _, number = reference.partition(":")
-    if prefix != "bankop" or not number.isdigit() or len(number) > 19:
-        return None
-    return int(number)
+    return parse_id(number) if prefix == "bankop" else None
 
 
 async def own_operation(db: AsyncSession, *, user_id: int, operation_id: object) -> BankOperation:

@@ -9,6 +9,7 @@ import contextlib
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.accounts import service as accounts
+from shua.core.ids import parse_id
 from shua.core.live import Event
 from shua.media import videos
 from shua.media.models import Video
@@ -63,7 +64,7 @@ def _video_of(n: Notification) -> int | None:
     if n.subject_kind == "video":
         return n.subject_id
     raw = n.data.get("video_id")
-    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+    return parse_id(raw) if isinstance(raw, str) else None
 
 
 async def notification_reads(db: AsyncSession, *, rows: list[Notification]) -> list[NotificationRead]:

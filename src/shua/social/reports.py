@@ -12,7 +12,7 @@ from shua.accounts import service as accounts
 from shua.accounts.errors import UserNotFound
 from shua.core import audit, clock, jobs
 from shua.core.errors import NotFound
-from shua.core.ids import new_id
+from shua.core.ids import new_id, parse_id
 from shua.core.pagination import decode_cursor, encode_cursor
 from shua.media import videos
 from shua.social import graph, moments
@@ -105,7 +105,8 @@ async def list_reports(db: AsyncSession, *, status: str = "open", cursor: str | 
     """Reports for operators, newest first."""
     query = select(Report).where(Report.status == status).order_by(Report.id.desc()).limit(limit)
     before = (decode_cursor(cursor) or {}).get("before")
-    if isinstance(before, str) and before.isdigit() and len(before) <= 19:
-        query = query.where(Report.id < int(before))
+    before_id = parse_id(before) if isinstance(before, str) else None
+    if before_id is not None:
+        query = query.where(Report.id < before_id)
     rows = list((await db.scalars(query)).all())
     return rows, encode_cursor({"before": str(rows[-1].id)}) if len(rows) == limit else None
