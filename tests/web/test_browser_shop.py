@@ -79,6 +79,10 @@ class TestShopJourney:
         await seller.locator("#sku-1-stock").fill("1")
         await seller.get_by_role("button", name="上架", exact=True).click()
         await expect(seller.locator("#shop-products")).to_contain_text("手冲咖啡壶")
+        await seller.get_by_text("改价 / 补货").click()  # three more black ones came in
+        await seller.get_by_label("库存 黑色 600ml").fill("4")
+        await seller.locator("form[data-sku]").nth(1).get_by_role("button", name="保存修改").click()
+        await expect(seller.locator("#shop-products")).to_contain_text("黑色 600ml ¥109.50 · 库存 4")
         await snap(seller, "zh-CN-shop")
         await seller.get_by_role("link", name="手冲咖啡壶").click()
         await expect(seller).to_have_url(re.compile(r"/p/\d+$"))

@@ -76,3 +76,16 @@ if (shippingForm) {
     window.location.reload();
   });
 }
+
+// 改价 / 补货: a SKU's price and stock, from the product list.
+document.querySelectorAll("form[data-sku]").forEach((form) => {
+  bindForm(form, async (values) => {
+    const price = toFen(values.price);
+    const stock = Number(values.stock);
+    if (price === null) throw new ApiError(422, { code: "payments.invalid_amount", field: "price" });
+    if (!Number.isInteger(stock) || stock < 0) throw new ApiError(422, { code: "request.invalid", field: "stock" });
+    await api("PATCH", `/api/v1/skus/${form.dataset.sku}`, { price, stock });
+    toast(t("js.product_updated"));
+    window.location.reload();
+  });
+});
