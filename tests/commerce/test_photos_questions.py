@@ -287,3 +287,22 @@ class TestStorefront:
         shop = (await brand.post("/api/v1/shops", json={"name": "官方旗舰店", "kind": "brand"})).json()
         assert_problem(await client.get(f"/api/v1/shops/{shop['id']}"), 404, "commerce.shop_not_found")
         assert (await brand.get(f"/api/v1/shops/{shop['id']}")).status_code == 200  # its owner sees it
+
+
+class TestPhotosOnObjectStorage:
+    async def test_a_photo_redirects_to_a_signed_url_cached_shorter_than_it_lives(
+            self, settings: Any, s3_endpoint: str) -> None:
+        from shua.web.app import create_app
+        from shua.web.media import REDIRECT_MAX_AGE
+        from tests.core.s3_fixtures import create_bucket, s3_settings
+
+        app = create_app(settings.model_copy(update=s3_settings(s3_endpoint, create_bucket(s3_endpoint))),
+                         configure_logs=False)
+        transport = httpx2.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            seller, product = await merchant_with(client)
+            shot = (await upload(seller, "product")).json()
+            await seller.patch(f"/api/v1/products/{product['id']}", json={"photos": [shot["id"]]})
+            served = await client.get(shot["url"])  # public, yet its URL is signed for 5 minutes
+        assert served.status_code == 307 and "Signature" in served.headers["location"]
+        assert served.headers["cache-control"] == f"private, max-age={REDIRECT_MAX_AGE}"

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Response, UploadFile, status
-from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,9 +25,9 @@ from shua.commerce.routes import (
 )
 from shua.core.errors import BodyTooLarge
 from shua.core.ids import ID
-from shua.core.storage import LocalStorage
 from shua.core.text import Line, Paragraph
 from shua.web.deps import DB, CurrentAuth, MaybeAuth, RuntimeDep
+from shua.web.media import access_checked_photo
 
 router = APIRouter(prefix="/api/v1", tags=["shop"])
 media_router = APIRouter(tags=["shop"])
@@ -62,15 +61,8 @@ async def read_photo(photo_id: ID, auth: MaybeAuth, db: DB, runtime: RuntimeDep)
     photo = await photos.readable(db, viewer_id=auth.user.id if auth else None,
                                   is_admin=bool(auth and auth.user.is_admin), photo_id=photo_id)
     public = photo.attached_to is not None and photo.purpose != "after_sale"
-    cache = "public, max-age=86400" if public else "private, max-age=300"
-    storage = runtime.storage
-    if not isinstance(storage, LocalStorage):
-        url = storage.url(photo.key, expires_in=300)
-        return RedirectResponse(url or "/", status_code=307, headers={"Cache-Control": cache})
-    data = await storage.get(photo.key)
-    if data is None:
-        raise PhotoNotFound()
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": cache})
+    return await access_checked_photo(runtime.storage, photo.key, missing=PhotoNotFound(),
+                                      cache="public, max-age=86400" if public else "private, max-age=300")
 
 
 class QuestionCreate(BaseModel):

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile, status
-from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.accounts import service as accounts
 from shua.core.errors import BodyTooLarge
 from shua.core.ids import ID
-from shua.core.storage import LocalStorage
 from shua.core.text import Line
 from shua.media import videos
 from shua.media.routes import video_reads
@@ -31,6 +29,7 @@ from shua.social.schemas import (
     MoodUpdate,
 )
 from shua.web.deps import DB, CurrentAuth, MaybeAuth, RuntimeDep
+from shua.web.media import access_checked_photo
 
 router = APIRouter(prefix="/api/v1", tags=["moments"])
 media_router = APIRouter(tags=["moments"])
@@ -221,11 +220,5 @@ async def read_daily_photo(post_id: ID, auth: MaybeAuth, db: DB, runtime: Runtim
     post = await moments.get_daily(db, viewer_id=auth.user.id if auth else None, post_id=post_id)
     if not post.photo_key:
         raise moments.DailyNotFound()
-    storage = runtime.storage
-    if not isinstance(storage, LocalStorage):
-        url = storage.url(post.photo_key, expires_in=300)
-        return RedirectResponse(url or "/", status_code=307, headers={"Cache-Control": "private, max-age=60"})
-    data = await storage.get(post.photo_key)
-    if data is None:
-        raise moments.DailyNotFound()
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"})
+    return await access_checked_photo(runtime.storage, post.photo_key, cache="private, max-age=300",
+                                      missing=moments.DailyNotFound())

@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import RedirectResponse
 
-from shua.core.errors import NotFound
-from shua.core.storage import InvalidKey
+from shua.core.errors import NotFound, ShuaError
+from shua.core.storage import InvalidKey, LocalStorage, Storage
 from shua.web.deps import get_runtime
 
 router = APIRouter(tags=["media"])
@@ -40,3 +40,17 @@ async def read_media(request: Request, key: Annotated[str, Path(max_length=300)]
         raise NotFound()
     return Response(data, media_type="image/jpeg",
                     headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+
+async def access_checked_photo(storage: Storage, key: str, *, cache: str, missing: ShuaError) -> Response:
+    """A JPEG the caller has already checked the viewer may see (a daily post's, a shop photo).
+    Local storage: the bytes, cached as `cache` says. Object storage: a redirect to a URL signed
+    for 5 minutes, itself cached for at most REDIRECT_MAX_AGE so no browser keeps an expired one."""
+    if not isinstance(storage, LocalStorage):
+        url = storage.url(key, expires_in=300)
+        return RedirectResponse(url or "/", status_code=307,
+                                headers={"Cache-Control": f"private, max-age={REDIRECT_MAX_AGE}"})
+    data = await storage.get(key)
+    if data is None:
+        raise missing
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": cache})
