@@ -17,6 +17,10 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     database_url: str = ""  # empty → sqlite+aiosqlite:///{var_dir}/shua.db
     database_null_pool: bool = False  # a connection per transaction (tests that hop event loops)
+    # PostgreSQL connections each process keeps (and as many more at peaks). Size it to the
+    # transactions a process runs at once: a connection opened for a peak is closed when handed
+    # back to a full pool, and opening one costs far more than the transaction it serves.
+    database_pool_size: int = Field(default=10, ge=1, le=200)
     redis_url: str = ""  # empty → in-process rate limits and jobs
     media_dir: Path | None = None  # empty → {var_dir}/media
     # Object storage: with a bucket, media goes to S3 (or MinIO, R2, Ceph…) instead of media_dir.

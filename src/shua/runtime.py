@@ -83,7 +83,8 @@ def build(settings: Settings) -> Runtime:
     _load_search_words(settings)
     runtime = Runtime(
         settings=settings,
-        database=Database(settings.effective_database_url, null_pool=settings.database_null_pool),
+        database=Database(settings.effective_database_url, null_pool=settings.database_null_pool,
+                          pool_size=settings.database_pool_size),
         storage=build_storage(settings),
         limiter=RateLimiter(settings.redis_url),
         live=LiveHub(settings.redis_url, queue_size=settings.live_queue_size,

@@ -90,6 +90,26 @@ class TestUnitOfWork:
         async with database.transaction(write=False) as db:
             assert await db.scalar(text("SELECT value FROM test_counter WHERE id = 1")) == 0
 
+    async def test_pool_keeps_as_many_connections_as_configured(self, database_url: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+        if database_url.startswith("sqlite"):
+            pytest.skip("PostgreSQL only: SQLite's engines open a file, not a server connection")
+        from shua.config import Settings
+
+        monkeypatch.setenv("SHUA_DATABASE_POOL_SIZE", "12")
+        database = Database(database_url, pool_size=Settings().database_pool_size)
+        try:
+            async def hold() -> None:
+                async with database.transaction(write=False) as db:
+                    await db.execute(text("SELECT pg_sleep(0.05)"))
+
+            await asyncio.gather(*(hold() for _ in range(12)))
+            # Twelve at once, then handed back: all twelve stay open, none closed as overflow
+            # (with the old fixed pool of ten, two were closed and reopened at every peak).
+            assert database.writer.pool.checkedin() == 12  # type: ignore[attr-defined]
+        finally:
+            await database.dispose()
+
     async def test_sqlite_pragmas(self, database: Database) -> None:
         if not database.is_sqlite:
             pytest.skip("SQLite only")

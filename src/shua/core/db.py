@@ -126,10 +126,10 @@ class Database:
     """A writer and a reader engine. On SQLite they differ in how transactions begin;
     on PostgreSQL they are one engine today (the reader can point at a replica later)."""
 
-    def __init__(self, url: str, *, null_pool: bool = False) -> None:
+    def __init__(self, url: str, *, null_pool: bool = False, pool_size: int = 10) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.writer = make_engine(url, write=True, null_pool=null_pool)
+        self.writer = make_engine(url, write=True, null_pool=null_pool, pool_size=pool_size)
         self.reader = make_engine(url, write=False, null_pool=null_pool) if self.is_sqlite else self.writer
         self._write_sessions = async_sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.reader, expire_on_commit=False)
