@@ -31,12 +31,9 @@ class IdGenerator:
         self._lock = threading.Lock()
         self._last_ms = -1
         self._seq = 0
-        self._pid = os.getpid()
 
     def next_id(self) -> int:
         with self._lock:
-            if os.getpid() != self._pid:  # forked: a child must not repeat the parent's ids
-                self.__init__()  # type: ignore[misc]
             now = int(time.time() * 1000) - EPOCH_MS
             if now < self._last_ms:  # the clock went backwards: stay on the last millisecond
                 now = self._last_ms
@@ -52,6 +49,16 @@ class IdGenerator:
 
 
 _generator = IdGenerator()
+
+
+def _after_fork() -> None:
+    # A forked child must not repeat its parent's ids: a node of its own, a fresh sequence. (A
+    # hook rather than comparing os.getpid() on every id, which is a system call each time.)
+    global _generator
+    _generator = IdGenerator()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def configure(node: int | None) -> None:
