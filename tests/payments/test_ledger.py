@@ -89,6 +89,23 @@ class TestTransfers:
         seen = await balances(database)
         assert (seen["wallet:1:CNY"], seen["wallet:2:CNY"], seen["fees:CNY"]) == (0, 1_950, 50)
 
+    async def test_an_account_in_several_legs_keeps_a_running_balance(self, database: Database) -> None:
+        alice, bob = await wallets(database, 2, funded=1_000)
+        async with database.transaction() as db:
+            fees = await ledger.account(db, FEES)
+            posted = await ledger.post(db, kind="payment", currency="CNY", legs=[
+                Leg(alice, -700), Leg(bob, 650), Leg(fees.id, 50), Leg(alice, 100), Leg(bob, -100)])
+        expected = [(alice, -700, 300), (bob, 650, 1_650), (fees.id, 50, 50), (alice, 100, 400), (bob, -100, 1_550)]
+        assert [(p.account_id, p.amount, p.balance_after) for p in posted.postings] == expected
+        async with database.transaction(write=False) as db:
+            stored = (await db.scalars(select(LedgerPosting).where(LedgerPosting.transfer_id == posted.transfer.id)
+                                       .order_by(LedgerPosting.id))).all()
+            check = await ledger.verify(db)
+        assert [(p.account_id, p.amount, p.balance_after) for p in stored] == expected
+        assert posted.transfer.amount == 800 and check.ok
+        seen = await balances(database)
+        assert (seen["wallet:1:CNY"], seen["wallet:2:CNY"], seen["fees:CNY"]) == (400, 1_550, 50)
+
 
 class TestNothingChangesOnBadInput:
     @pytest.mark.parametrize("amount", [0, -1, -10_000, 1.5, 0.01, True, "100", None, 10**13 + 1, 2**63])
