@@ -143,7 +143,7 @@ async def measure(args: argparse.Namespace, url: str, var_dir: Path, sample: lis
     started = time.perf_counter()
     assert services.model.current() is not None
     log(f"model loaded into faiss in {time.perf_counter() - started:.1f} s")
-    from shua.web.app import freeze_startup_objects
+    from shua.core.loop import freeze_startup_objects
 
     freeze_startup_objects()  # as `shua serve` does once its app is built
     import faiss

@@ -2,12 +2,16 @@
 anchor measured in the same run on the same server.
 
     .venv/bin/python bench/ledger.py                        # PostgreSQL and SQLite
-    .venv/bin/python bench/ledger.py --backend postgres --clients 32 --seconds 20 [--processes 2]
+    .venv/bin/python bench/ledger.py --backend postgres --clients 32 --seconds 20 [--processes 1]
 
 PostgreSQL: a fresh migrated database with `--wallets` funded wallets; `--clients` concurrent
 asyncio clients, each transfer its own transaction through `payments.ledger.post` (row locks on
 both wallets in id order, balance check, a transfer and two postings, the balances moved, the
-sum read back, an outbox event) for `--seconds`. Anchor: pgbench's built-in TPC-B script
+sum read back, an outbox event) for `--seconds`. The clients are spread over `--processes` OS
+processes, one per core by default — as `shua serve --workers N` runs the API, and as pgbench
+runs its clients on `-j 2` threads — each with a connection pool of its clients' size
+(SHUA_DATABASE_POOL_SIZE) and its startup objects frozen out of the collector, as a serving
+process has. Anchor: pgbench's built-in TPC-B script
 (`-b tpcb-like`: three UPDATEs, a SELECT and an INSERT per transaction) with the same number of
 clients and seconds, on a pgbench schema (`-i -s 10`) in the same database.
 
@@ -91,7 +95,7 @@ async def empty_rate(url: str, clients: int, seconds: float) -> float:
     the app's `Database.transaction()`, with the same clients."""
     from shua.core.db import Database
 
-    database = Database(url)
+    database = Database(url, pool_size=clients)
     done, deadline = 0, time.perf_counter() + seconds
 
     async def client() -> None:
@@ -113,13 +117,16 @@ async def measure(url: str, backend: str, wallets: int, clients: int, seconds: f
     `processes` OS processes, like API workers), verify the ledger."""
     from shua.core.db import Database
 
-    database = Database(url)
+    database = Database(url, pool_size=clients)  # a connection per client, as SHUA_DATABASE_POOL_SIZE sets
     try:
         ids = await seed(database, wallets)
         log(f"{backend}: {wallets} wallets; {clients} clients in {processes} process(es) for {seconds:.0f} s"
             " through payments.ledger")
         if processes == 1:
+            await connect(database, clients)
+            cpu = time.process_time()
             ours, refused = await shua_rate(database, ids, clients, seconds)
+            log(f"  client process CPU: {(time.process_time() - cpu) / (ours * seconds) * 1e6:,.0f} µs per transfer")
         else:
             ours, refused = await _in_processes(url, ids, clients, seconds, processes)
         log(f"  {ours:,.0f} transfers/s ({refused} refused)")
@@ -130,13 +137,21 @@ async def measure(url: str, backend: str, wallets: int, clients: int, seconds: f
 
 
 async def _in_processes(url: str, ids: list[int], clients: int, seconds: float, processes: int) -> tuple[float, int]:
+    """The processes start (import, connect) first and then run together from one signal, so the
+    sum of their rates is a rate over one window."""
     share = [clients // processes + (n < clients % processes) for n in range(processes)]
     workers = [await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--worker", url, ",".join(map(str, ids)), str(n), str(seconds),
-        stdout=asyncio.subprocess.PIPE) for n in share if n]
-    outputs = [await w.communicate() for w in workers]
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE) for n in share if n]
+    for w in workers:
+        assert w.stdout is not None
+        if (await w.stdout.readline()).strip() != b"ready":
+            raise SystemExit("a client process failed to start")
+    outputs = [await w.communicate(b"go\n") for w in workers]
     rates = [line.split() for out, _ in outputs for line in out.decode().splitlines() if line.startswith("rate ")]
-    return sum(float(r[1]) for r in rates), sum(int(r[2]) for r in rates)
+    total = sum(float(r[1]) for r in rates)
+    log(f"  client processes' CPU: {sum(float(r[3]) for r in rates) / (total * seconds) * 1e6:,.0f} µs per transfer")
+    return total, sum(int(r[2]) for r in rates)
 
 
 async def worker(url: str, ids: list[int], clients: int, seconds: float) -> None:
@@ -144,10 +159,26 @@ async def worker(url: str, ids: list[int], clients: int, seconds: float) -> None
     from shua.core.db import Database
 
     shua.contexts.load_all()
-    database = Database(url)
+    loop.freeze_startup_objects()
+    database = Database(url, pool_size=clients)
+    await connect(database, clients)
+    print("ready", flush=True)
+    await asyncio.to_thread(sys.stdin.readline)
+    cpu = time.process_time()
     rate, refused = await shua_rate(database, ids, clients, seconds)
+    cpu = time.process_time() - cpu
     await database.dispose()
-    print(f"rate {rate} {refused}", flush=True)
+    print(f"rate {rate} {refused} {cpu}", flush=True)
+
+
+async def connect(database: object, clients: int) -> None:
+    """Open the pool's connections before the clock starts (a serving process has them open)."""
+    async def one() -> None:
+        async with database.transaction(write=False) as db:  # type: ignore[attr-defined]
+            await (await db.connection()).exec_driver_sql("SELECT 1")
+            await asyncio.sleep(0.05)  # hold it, so each client opens its own
+
+    await asyncio.gather(*(one() for _ in range(clients)))
 
 
 async def check(database: object) -> None:
@@ -254,12 +285,14 @@ async def main() -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--wallets", type=int, default=1000)
     parser.add_argument("--database-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--processes", type=int, default=1,
-                        help="PostgreSQL: spread the clients over this many processes (as API workers would be)")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1,
+                        help="PostgreSQL: spread the clients over this many processes (as API workers are); "
+                             "default one per core")
     args = parser.parse_args()
     import shua.contexts
 
     shua.contexts.load_all()
+    loop.freeze_startup_objects()
     log(f"{platform.node() or 'machine'}: {os.cpu_count()} cores, Python {platform.python_version()}")
     results = []
     if args.backend in ("postgres", "both"):

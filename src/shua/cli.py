@@ -104,6 +104,7 @@ def worker(concurrency: int = 4) -> None:
     rt = _runtime()
     broker = jobs.make_broker(rt.database, settings.redis_url, settings.job_poll_seconds)
     console.print(f"worker started ({type(broker).__name__}, concurrency {concurrency})")
+    loop.freeze_startup_objects()
     try:
         loop.run(jobs.Worker(rt.database, broker, concurrency=concurrency).run())
     except KeyboardInterrupt:

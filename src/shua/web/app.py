@@ -16,6 +16,7 @@ from shua.config import Settings, get_settings
 from shua.contexts import load_all
 from shua.core import jobs
 from shua.core.logging import configure_logging
+from shua.core.loop import freeze_startup_objects
 from shua.web import errors
 from shua.web.api import include_routers
 from shua.web.middleware import BodyLimitMiddleware, RequestContextMiddleware, SecurityHeadersMiddleware
@@ -72,14 +73,3 @@ def app_from_env() -> FastAPI:
     app = create_app()
     freeze_startup_objects()
     return app
-
-
-def freeze_startup_objects() -> None:
-    """What a serving process imported and built at startup lives as long as the process: move it
-    out of the collector's reach (CPython `gc.freeze`), so a full collection walks only what
-    requests made. Measured with bench/feed.py: full collections in a request were the p99 tail
-    (190 ms). Not in `create_app`: a test suite builds many apps, and frozen cycles are never freed."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
