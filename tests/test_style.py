@@ -12,7 +12,9 @@ def test_only_the_unit_of_work_commits() -> None:
     offenders = [
         f"{path.relative_to(SRC)}:{number}"
         for path in SRC.rglob("*.py")
-        if path.name != "db.py" and "migrations" not in path.parts
+        # db.py is the unit of work; sqlite_driver.py is the DBAPI adapter under it (its commit()
+        # is the driver's, called by the unit of work).
+        if path.name not in ("db.py", "sqlite_driver.py") and "migrations" not in path.parts
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if re.search(r"\.commit\(", line)
     ]

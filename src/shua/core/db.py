@@ -105,7 +105,10 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 def make_engine(url: str, *, write: bool, pool_size: int = 10, null_pool: bool = False) -> AsyncEngine:
     pooling: dict[str, Any] = {"poolclass": NullPool} if null_pool else {}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **pooling)
+        from shua.core import sqlite_driver
+
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+                                     module=sqlite_driver.dbapi(), **pooling)
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         begin_sql = "BEGIN IMMEDIATE" if write else "BEGIN"
 
