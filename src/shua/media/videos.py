@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import BigInteger, Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.core import audit, clock, jobs
@@ -163,20 +164,37 @@ async def visible_by_id(db: AsyncSession, *, viewer_id: int | None, video_ids: l
     as `get_video` — the viewer's own videos, and published ones the social rule lets them see."""
     if not video_ids:
         return {}
-    published = and_(Video.status.not_in((DELETED, FAILED)), Video.playable_at.is_not(None),
-                     Video.removed_at.is_(None),
-                     Video.owner_id.not_in(graph.private_account_ids_not_followed(viewer_id)))
-    visible = Video.visibility == PUBLIC
-    if viewer_id is not None:
-        friends = await graph.friend_ids(db, viewer_id)
-        if friends:
-            visible = or_(visible, and_(Video.visibility == FRIENDS, Video.owner_id.in_(friends)))
-        published = and_(published, Video.owner_id.not_in(graph.hidden_user_ids(viewer_id)))
-    rule = and_(published, visible)
-    if viewer_id is not None:
-        rule = or_(and_(Video.owner_id == viewer_id, Video.status != DELETED), rule)
-    rows = await db.scalars(select(Video).where(Video.id.in_(set(video_ids)), rule))
+    friends = await graph.friend_ids(db, viewer_id) if viewer_id is not None else []
+    query = _visible_query(signed_in=viewer_id is not None, with_friends=bool(friends))
+    rows = await db.scalars(query, {"ids": list(set(video_ids)), "viewer": viewer_id, "friends": friends})
     return {video.id: video for video in rows}
+
+
+_VISIBLE_QUERIES: dict[tuple[bool, bool], Select[Any]] = {}
+
+
+def _visible_query(*, signed_in: bool, with_friends: bool) -> Select[Any]:
+    """`visible_by_id`'s statement, built once for each of its three shapes with its values as
+    parameters (ids, viewer, friends): building and keying it anew cost 0.36 ms a call, more
+    than the database spends reading a page of rows (a search page, the feed's shortlist)."""
+    key = (signed_in, with_friends)
+    query = _VISIBLE_QUERIES.get(key)
+    if query is None:
+        viewer = bindparam("viewer", type_=BigInteger) if signed_in else None
+        published = and_(Video.status.not_in((DELETED, FAILED)), Video.playable_at.is_not(None),
+                         Video.removed_at.is_(None),
+                         Video.owner_id.not_in(graph.private_account_ids_not_followed(viewer)))
+        visible = Video.visibility == PUBLIC
+        if viewer is not None:
+            if with_friends:
+                visible = or_(visible, and_(Video.visibility == FRIENDS,
+                                            Video.owner_id.in_(bindparam("friends", expanding=True))))
+            published = and_(published, Video.owner_id.not_in(graph.hidden_user_ids(viewer)))
+        rule = and_(published, visible)
+        if viewer is not None:
+            rule = or_(and_(Video.owner_id == viewer, Video.status != DELETED), rule)
+        query = _VISIBLE_QUERIES[key] = select(Video).where(Video.id.in_(bindparam("ids", expanding=True)), rule)
+    return query
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, or_, select, union, update
+from sqlalchemy import BindParameter, Select, and_, delete, exists, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.accounts.errors import UserNotFound
@@ -131,7 +131,7 @@ async def blocked_between(db: AsyncSession, a: int, b: int) -> bool:
     return bool(await db.scalar(query))
 
 
-def hidden_user_ids(viewer_id: int) -> Select[Any]:
+def hidden_user_ids(viewer_id: int | BindParameter[int]) -> Select[Any]:
     """A subquery of the users the viewer must never see or be seen by (blocks, both ways), for
     other contexts to exclude in their own queries without reading this context's tables."""
     return select(union(select(Block.blocked_id.label("user_id")).where(Block.blocker_id == viewer_id),
@@ -139,7 +139,7 @@ def hidden_user_ids(viewer_id: int) -> Select[Any]:
                   .subquery().c.user_id)
 
 
-def private_account_ids_not_followed(viewer_id: int | None) -> Select[Any]:
+def private_account_ids_not_followed(viewer_id: int | BindParameter[int] | None) -> Select[Any]:
     """Owners whose public videos this viewer may not see: private accounts they do not follow."""
     query = select(Privacy.user_id).where(Privacy.private_account.is_(True))
     if viewer_id is not None:
