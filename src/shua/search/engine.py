@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, cast, column, func, literal_column, select, table, text
+from sqlalchemy import Select, String, bindparam, cast, column, func, literal_column, select, table, text
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,21 +93,22 @@ def matching(is_sqlite: bool, query: Analysed, *, with_text: bool = True) -> tup
     return stmt, relevance
 
 
-def best(is_sqlite: bool, query: Analysed, *, limit: int, with_text: bool = True) -> tuple[Select[Any], Any]:
+def best(is_sqlite: bool, *, limit: int, with_text: bool = True) -> tuple[Select[Any], Any]:
     """The `limit` best matches by relevance alone, then their documents: the engine's own fast
     path (FTS5 ranks inside its index, PostgreSQL ranks off the GIN matches, exactly the raw
     query) with the join to the documents done for those rows only. Callers add filters that
     drop few rows (visibility, kind) to the outer select and order by the relevance it returns;
-    filters that drop many (a period, a length) belong on `matching`, where they apply first."""
+    filters that drop many (a period, a length) belong on `matching`, where they apply first.
+    The query is a parameter (`match_parameters`), so a caller can build this once and keep it."""
     if is_sqlite:
         weights = ", ".join(str(WEIGHTS[c]) for c in ("tags", "words", "pinyin", "grams"))
         bm25: Any = literal_column(f"bm25(search_fts, {weights})")  # lower is better; FTS5 sorts it fastest ascending
         inner = (select(_FTS.c.rowid.label("doc_id"), (-bm25).label("score")).select_from(_FTS)
-                 .where(literal_column("search_fts").op("MATCH")(bindparam("fts", fts5_query(query))))
+                 .where(literal_column("search_fts").op("MATCH")(bindparam("fts", type_=String)))
                  .order_by(bm25).limit(limit).subquery("top"))
     else:
         tsv: Any = literal_column("search_docs.tsv")
-        tsquery = cast(bindparam("tsq", pg_tsquery(query)), TSQUERY)
+        tsquery = cast(bindparam("tsq", type_=String), TSQUERY)
         score = func.ts_rank(literal_column(f"'{_PG_WEIGHTS}'"), tsv, tsquery, 1)
         inner = (select(SearchDoc.id.label("doc_id"), score.label("score")).where(tsv.op("@@")(tsquery))
                  .order_by(score.desc()).limit(limit).subquery("top"))
@@ -116,7 +117,12 @@ def best(is_sqlite: bool, query: Analysed, *, limit: int, with_text: bool = True
     return stmt, inner.c.score
 
 
-async def hits(db: AsyncSession, stmt: Select[Any]) -> list[Hit]:
+def match_parameters(is_sqlite: bool, query: Analysed) -> dict[str, str]:
+    """The values of `best`'s query parameter for `query`."""
+    return {"fts": fts5_query(query)} if is_sqlite else {"tsq": pg_tsquery(query)}
+
+
+async def hits(db: AsyncSession, stmt: Select[Any], parameters: dict[str, Any] | None = None) -> list[Hit]:
     if db.get_bind().dialect.name != "sqlite":
         # The query is a prepared statement with the tsquery as a parameter. After five runs
         # PostgreSQL may switch to a generic plan, blind to how many rows a tsquery matches: a
@@ -127,7 +133,7 @@ async def hits(db: AsyncSession, stmt: Select[Any]) -> list[Hit]:
         # only, in one round trip.
         await db.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
                               " set_config('jit', 'off', true)"))
-    rows = (await db.execute(stmt)).all()
+    rows = (await db.execute(stmt, parameters)).all()
     with_text = bool(rows) and "grams" in rows[0]._fields
     return [Hit(doc_id=row.id, relevance=float(row.relevance or 0.0), owner_id=row.owner_id,
                 created_at=row.created_at, popularity=int(row.popularity or 0),
