@@ -16,8 +16,9 @@ filled with COPY, the GIN index built after the load).
 Queries mix what people type: 60 % one common word, 20 % two words, 10 % a word's pinyin, 10 % a
 hashtag. Each is timed twice, after one untimed warm-up pass over all of them:
     shua    search.service.search_videos (analysis, OR-of-terms match with per-column weights,
-            200 candidates re-ranked by coverage, popularity and freshness, visibility rules,
-            the page checked against the videos table), in a read transaction of its own
+            the best 150 joined to their documents, visibility rules, 100 re-ranked by coverage,
+            popularity and freshness, the page checked against the videos table and loaded),
+            in a read transaction of its own
     anchor  the same engine query written by hand on a bare connection, top 20 by bm25
             (SQLite: FTS5 MATCH; PostgreSQL: tsv @@ tsquery ORDER BY ts_rank), with the tokens
             already analysed
