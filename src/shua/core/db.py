@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 from sqlalchemy.types import TypeDecorator
 
+from shua.core import sqlite_driver
 from shua.core.ids import new_id
 
 SQLITE_MMAP_BYTES = 1 << 30  # address space, not memory: pages are the OS page cache's
@@ -105,8 +106,6 @@ def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 def make_engine(url: str, *, write: bool, pool_size: int = 10, null_pool: bool = False) -> AsyncEngine:
     pooling: dict[str, Any] = {"poolclass": NullPool} if null_pool else {}
     if url.startswith("sqlite"):
-        from shua.core import sqlite_driver
-
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
                                      module=sqlite_driver.dbapi(), **pooling)
         event.listen(engine.sync_engine, "connect", _sqlite_connect)

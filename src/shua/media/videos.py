@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import BigInteger, Select, and_, bindparam, or_, select
@@ -170,31 +171,25 @@ async def visible_by_id(db: AsyncSession, *, viewer_id: int | None, video_ids: l
     return {video.id: video for video in rows}
 
 
-_VISIBLE_QUERIES: dict[tuple[bool, bool], Select[Any]] = {}
-
-
+@cache
 def _visible_query(*, signed_in: bool, with_friends: bool) -> Select[Any]:
     """`visible_by_id`'s statement, built once for each of its three shapes with its values as
     parameters (ids, viewer, friends): building and keying it anew cost 0.36 ms a call, more
     than the database spends reading a page of rows (a search page, the feed's shortlist)."""
-    key = (signed_in, with_friends)
-    query = _VISIBLE_QUERIES.get(key)
-    if query is None:
-        viewer = bindparam("viewer", type_=BigInteger) if signed_in else None
-        published = and_(Video.status.not_in((DELETED, FAILED)), Video.playable_at.is_not(None),
-                         Video.removed_at.is_(None),
-                         Video.owner_id.not_in(graph.private_account_ids_not_followed(viewer)))
-        visible = Video.visibility == PUBLIC
-        if viewer is not None:
-            if with_friends:
-                visible = or_(visible, and_(Video.visibility == FRIENDS,
-                                            Video.owner_id.in_(bindparam("friends", expanding=True))))
-            published = and_(published, Video.owner_id.not_in(graph.hidden_user_ids(viewer)))
-        rule = and_(published, visible)
-        if viewer is not None:
-            rule = or_(and_(Video.owner_id == viewer, Video.status != DELETED), rule)
-        query = _VISIBLE_QUERIES[key] = select(Video).where(Video.id.in_(bindparam("ids", expanding=True)), rule)
-    return query
+    viewer = bindparam("viewer", type_=BigInteger) if signed_in else None
+    published = and_(Video.status.not_in((DELETED, FAILED)), Video.playable_at.is_not(None),
+                     Video.removed_at.is_(None),
+                     Video.owner_id.not_in(graph.private_account_ids_not_followed(viewer)))
+    visible = Video.visibility == PUBLIC
+    if viewer is not None:
+        if with_friends:
+            visible = or_(visible, and_(Video.visibility == FRIENDS,
+                                        Video.owner_id.in_(bindparam("friends", expanding=True))))
+        published = and_(published, Video.owner_id.not_in(graph.hidden_user_ids(viewer)))
+    rule = and_(published, visible)
+    if viewer is not None:
+        rule = or_(and_(Video.owner_id == viewer, Video.status != DELETED), rule)
+    return select(Video).where(Video.id.in_(bindparam("ids", expanding=True)), rule)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import BigInteger, Select, and_, bindparam, distinct, func, or_, select
@@ -127,21 +128,14 @@ async def _viewer_parameters(db: AsyncSession, viewer_id: int | None) -> dict[st
     return {"viewer": viewer_id, "friends": friends}
 
 
-_RANKED: dict[tuple[bool, bool, bool, bool], Select[Any]] = {}
-
-
+@cache
 def _ranked_statement(*, is_sqlite: bool, with_text: bool, signed_in: bool, with_friends: bool) -> Select[Any]:
     """The common search (no filters): the engine's best matches, visible ones, best first. Built
     once per shape with the query and the viewer as parameters: building and keying it anew was
     ~0.6 ms a search."""
-    key = (is_sqlite, with_text, signed_in, with_friends)
-    stmt = _RANKED.get(key)
-    if stmt is None:
-        best, relevance = engine.best(is_sqlite, limit=CANDIDATES * 3 // 2, with_text=with_text)
-        stmt = _RANKED[key] = (best.where(SearchDoc.kind == VIDEO,
-                                          _visible_rule(signed_in=signed_in, with_friends=with_friends))
-                               .order_by(relevance.desc()).limit(CANDIDATES))
-    return stmt
+    best, relevance = engine.best(is_sqlite, limit=CANDIDATES * 3 // 2, with_text=with_text)
+    return (best.where(SearchDoc.kind == VIDEO, _visible_rule(signed_in=signed_in, with_friends=with_friends))
+            .order_by(relevance.desc()).limit(CANDIDATES))
 
 
 async def search_videos(db: AsyncSession, *, viewer_id: int | None, query: str, filters: Filters = Filters(),
