@@ -12,13 +12,15 @@ Tokens are quoted into the engines' query syntax, never pasted: FTS syntax (`"`,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, cast, column, func, literal_column, select, table, text
+from sqlalchemy import Row, Select, String, bindparam, cast, column, func, literal_column, select, table, text
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from shua.search.analysis import Analysed
 from shua.search.models import SearchDoc
@@ -123,20 +125,31 @@ def match_parameters(is_sqlite: bool, query: Analysed) -> dict[str, str]:
 
 
 async def hits(db: AsyncSession, stmt: Select[Any], parameters: dict[str, Any] | None = None) -> list[Hit]:
-    if db.get_bind().dialect.name != "sqlite":
-        # The query is a prepared statement with the tsquery as a parameter. After five runs
-        # PostgreSQL may switch to a generic plan, blind to how many rows a tsquery matches: a
-        # sequential scan for a rare word, or the GIN index for 快手 (in a quarter of all
-        # captions). Planned for each query, search took half the time (bench/search.py).
-        # And no JIT: a common word's match is estimated above jit_above_cost, and compiling
-        # the plan cost 35 ms on queries that run in 500 without it. Both for this transaction
-        # only, in one round trip.
-        await db.execute(text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
-                              " set_config('jit', 'off', true)"))
-    rows = (await db.execute(stmt, parameters)).all()
+    # One hop into SQLAlchemy's sync core for the whole of it (the planner settings and the
+    # query), on the session's connection: going through the ORM session's execute twice cost
+    # ~1.2 ms more a search on PostgreSQL than this (bench/search.py), for rows that are plain
+    # columns anyway.
+    rows = await db.run_sync(_rows, stmt, parameters or {})
     with_text = bool(rows) and "grams" in rows[0]._fields
     return [Hit(doc_id=row.id, relevance=float(row.relevance or 0.0), owner_id=row.owner_id,
                 created_at=row.created_at, popularity=int(row.popularity or 0),
                 text=f" {row.tags} {row.words} {row.pinyin} {row.grams} " if with_text else "")
             for row in rows]
 
+
+_PLANNED_PER_QUERY = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
+                          " set_config('jit', 'off', true)")
+
+
+def _rows(session: Session, stmt: Select[Any], parameters: dict[str, Any]) -> Sequence[Row[Any]]:
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        # The query is a prepared statement with the tsquery as a parameter. After five runs
+        # PostgreSQL may switch to a generic plan, blind to how many rows a tsquery matches: a
+        # sequential scan for a rare word, or the GIN index for 快手 (in a quarter of all
+        # captions). Planned for each query, search took half the time (bench/search.py).
+        # And no JIT: a common word's match is estimated above jit_above_cost, and compiling
+        # the plan cost 35 ms on queries that run in 500 without it. Both for this transaction
+        # only.
+        connection.execute(_PLANNED_PER_QUERY)
+    return connection.execute(stmt, parameters).all()
