@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shua.commerce import photos
+from shua.commerce import orders, photos
 from shua.commerce.models import (
     AFTER_SALE_KINDS,
     AFTER_SALE_PHOTO,
@@ -168,12 +168,7 @@ async def _refund(db: AsyncSession, row: AfterSale) -> None:
     refunded = (await intents.refunded_of(db, intent_ids=[order.intent_id]))[order.intent_id]
     if order.status == PAID and refunded == order.total:
         # Refunded in full before it was shipped: nothing will be sent; the stock goes back.
-        from sqlalchemy import update
-
-        from shua.commerce.orders import SKUS
-
-        for item in (await db.scalars(select(OrderItem).where(OrderItem.order_id == order.id))).all():
-            await db.execute(update(SKUS).where(SKUS.c.id == item.sku_id).values(stock=SKUS.c.stock + item.quantity))
+        await orders.give_back_stock(db, order_id=order.id)
         order.status, order.canceled_at = CANCELED, clock.utcnow()
     await jobs.publish(db, "commerce.after_sale_refunded", {"after_sale_id": str(row.id), "order_id": str(order.id),
                                                             "amount": row.amount})

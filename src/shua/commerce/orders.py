@@ -180,11 +180,17 @@ async def cancel(db: AsyncSession, *, order_id: int, user_id: int | None = None)
             raise OrderNotCancelable(state="processing")
         if intent.status == "requires_confirmation":
             await intents.cancel(db, user_id=order.buyer_id, intent_id=intent.id)
-    for item in await items_of(db, order_id=order.id):
-        await db.execute(update(SKUS).where(SKUS.c.id == item.sku_id).values(stock=SKUS.c.stock + item.quantity))
+    await give_back_stock(db, order_id=order.id)
     order.status, order.canceled_at = CANCELED, clock.utcnow()
     await jobs.publish(db, "commerce.order_canceled", {"order_id": str(order.id), "shop_id": str(order.shop_id)})
     return order
+
+
+async def give_back_stock(db: AsyncSession, *, order_id: int) -> None:
+    """Put an order's items back on their SKUs' stock: it was canceled, or refunded in full
+    before anything was sent."""
+    for item in await items_of(db, order_id=order_id):
+        await db.execute(update(SKUS).where(SKUS.c.id == item.sku_id).values(stock=SKUS.c.stock + item.quantity))
 
 
 async def list_orders(db: AsyncSession, *, user_id: int, role: str, limit: int = 20,
