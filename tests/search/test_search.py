@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from shua.accounts.models import User as UserRow
 from shua.core import clock, jobs
@@ -205,6 +205,28 @@ class TestVisibility:
             approved = await service.search_videos(db, viewer_id=outsider.id, query="秘密")
         assert "秘密 私密账号" not in [v.caption for v in pending.videos]
         assert "秘密 私密账号" in [v.caption for v in approved.videos]
+
+    async def test_a_signed_in_search_reads_the_viewers_friends_once(self, database: Database) -> None:
+        async with database.transaction() as db:
+            me, pal = await make_user(db, "me"), await make_user(db, "pal")
+            await graph.follow(db, follower_id=pal.id, followee=me)
+            await graph.follow(db, follower_id=me.id, followee=pal)
+        await post(database, pal, "秘密 朋友可见", visibility=FRIENDS)
+        statements: list[str] = []
+
+        def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        engine = database.reader.sync_engine
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            async with database.transaction(write=False) as db:
+                results = await service.search_videos(db, viewer_id=me.id, query="秘密")
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert [v.caption for v in results.videos] == ["秘密 朋友可见"]
+        # Search's rule and the page's check against the videos table share one read of them.
+        assert sum("FROM friendships" in s for s in statements) == 1, statements
 
     async def test_deleted_videos_vanish_at_once_and_their_documents_with_the_job(
             self, client: httpx2.AsyncClient, database: Database, creator: Any) -> None:

@@ -160,12 +160,15 @@ async def list_published(
     return list((await db.scalars(query)).all())
 
 
-async def visible_by_id(db: AsyncSession, *, viewer_id: int | None, video_ids: list[int]) -> dict[int, Video]:
+async def visible_by_id(db: AsyncSession, *, viewer_id: int | None, video_ids: list[int],
+                        friends: list[int] | None = None) -> dict[int, Video]:
     """Those of `video_ids` the viewer may watch, in one query (a favourites page): the same rule
-    as `get_video` — the viewer's own videos, and published ones the social rule lets them see."""
+    as `get_video` — the viewer's own videos, and published ones the social rule lets them see.
+    `friends`: the viewer's friends (`graph.friend_ids`), when the caller has just read them."""
     if not video_ids:
         return {}
-    friends = await graph.friend_ids(db, viewer_id) if viewer_id is not None else []
+    if friends is None:
+        friends = await graph.friend_ids(db, viewer_id) if viewer_id is not None else []
     query = _visible_query(signed_in=viewer_id is not None, with_friends=bool(friends))
     rows = await db.scalars(query, {"ids": list(set(video_ids)), "viewer": viewer_id, "friends": friends})
     return {video.id: video for video in rows}

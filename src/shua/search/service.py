@@ -168,7 +168,7 @@ async def search_videos(db: AsyncSession, *, viewer_id: int | None, query: str, 
     found = await engine.hits(db, stmt, parameters)
     ranked = await _rank(db, found, analysed, filters.sort, now)
     page = ranked[offset:offset + limit]
-    visible = await videos.visible_by_id(db, viewer_id=viewer_id, video_ids=page)
+    visible = await videos.visible_by_id(db, viewer_id=viewer_id, video_ids=page, friends=parameters["friends"])
     more = offset + limit < len(ranked)
     return VideoResults(videos=[visible[i] for i in page if i in visible], next_offset=offset + limit if more else None)
 
