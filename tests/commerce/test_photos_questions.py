@@ -12,6 +12,7 @@ import httpx2
 from PIL import Image
 from sqlalchemy import func, select
 
+from shua.commerce.models import Product
 from shua.core import clock, jobs
 from shua.core.db import Database
 from tests.commerce.test_orders import PIN, buyer_with_money, keyed, line, merchant_with, paid_order
@@ -281,6 +282,15 @@ class TestStorefront:
         assert f'href="/s/{shop_id}"' in (await client.get(f"/p/{product['id']}")).text
         assert_problem(await client.get("/api/v1/shops/123"), 404, "commerce.shop_not_found")
         assert (await client.get("/s/abc")).status_code == 404
+
+    async def test_many_newer_off_sale_products_do_not_push_out_what_is_on_sale(
+            self, client: httpx2.AsyncClient, database: Database) -> None:
+        seller, product = await merchant_with(client)
+        shop_id = int(product["shop"]["id"])
+        async with database.transaction() as db:  # 60 newer products, all taken off sale
+            db.add_all(Product(shop_id=shop_id, title=f"下架{n}", status="off_sale") for n in range(60))
+        body = (await client.get(f"/api/v1/shops/{shop_id}")).json()
+        assert [p["title"] for p in body["products"]] == ["手冲咖啡壶"]
 
     async def test_a_brand_shop_waiting_for_verification_is_not_public(self, client: httpx2.AsyncClient) -> None:
         brand = await sign_up(client, "brand")

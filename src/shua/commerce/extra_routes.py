@@ -166,8 +166,8 @@ async def storefront(db: AsyncSession, *, shop_id: object, viewer_id: int | None
     if found is None or (found.status != OPEN and found.owner_id != viewer_id):
         raise ShopNotFound()
     rated = await score.of_shop(db, shop_id=found.id)
-    listed = [await product_read_of(db, p, found, skus) for p, skus in await shops.products_of(db, shop_id=found.id)
-              if p.status == "on_sale" and skus]
+    listed = [await product_read_of(db, p, found, skus)
+              for p, skus in await shops.products_of(db, shop_id=found.id, on_sale_only=True) if skus]
     return StorefrontRead(shop=shop_read(found), products=listed, score=ScoreRead(
         score=rated.score, reviews=rated.reviews, shipping=rated.shipping, after_sales=rated.after_sales,
         service=rated.service))

@@ -149,10 +149,14 @@ async def restock(db: AsyncSession, *, owner_id: int, sku_id: object, stock: int
     return sku
 
 
-async def products_of(db: AsyncSession, *, shop_id: int, limit: int = 50) -> list[tuple[Product, list[Sku]]]:
-    """A shop's products, newest first, each with its SKUs."""
-    found = list((await db.scalars(select(Product).where(Product.shop_id == shop_id)
-                                   .order_by(Product.id.desc()).limit(limit))).all())
+async def products_of(db: AsyncSession, *, shop_id: int, limit: int = 50,
+                      on_sale_only: bool = False) -> list[tuple[Product, list[Sku]]]:
+    """A shop's products, newest first, each with its SKUs; `on_sale_only` for what buyers see
+    (filtered before the limit: a shop with many newer off-sale items still shows its goods)."""
+    query = select(Product).where(Product.shop_id == shop_id)
+    if on_sale_only:
+        query = query.where(Product.status == "on_sale")
+    found = list((await db.scalars(query.order_by(Product.id.desc()).limit(limit))).all())
     skus = (await db.scalars(select(Sku).where(Sku.product_id.in_([p.id for p in found])).order_by(Sku.id))).all()
     by_product: dict[int, list[Sku]] = {}
     for sku in skus:
