@@ -228,6 +228,11 @@ class TestVisibility:
         # Search's rule and the page's check against the videos table share one read of them.
         assert sum("FROM friendships" in s for s in statements) == 1, statements
 
+    async def test_a_document_added_in_the_same_transaction_is_found(self, database: Database) -> None:
+        async with database.transaction() as db:
+            db.add(SearchDoc(id=4242, kind="video", owner_id=None, words="独一无二", grams="独一 一无 无二"))
+            assert await service.text_ranked(db, "独一无二") == [4242]  # flushed before the engine query
+
     async def test_deleted_videos_vanish_at_once_and_their_documents_with_the_job(
             self, client: httpx2.AsyncClient, database: Database, creator: Any) -> None:
         video = await post(database, creator, "马上删除的视频")

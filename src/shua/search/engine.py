@@ -142,6 +142,7 @@ _PLANNED_PER_QUERY = text("SELECT set_config('plan_cache_mode', 'force_custom_pl
 
 
 def _rows(session: Session, stmt: Select[Any], parameters: dict[str, Any]) -> Sequence[Any]:
+    session.flush()  # as the ORM's execute would: a document added in this transaction is found
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         # The query is a prepared statement with the tsquery as a parameter. After five runs
