@@ -167,8 +167,11 @@ class TestNotInterested:
         sent: list[dict[str, Any]] = []
 
         async def capture(route: Any) -> None:
+            # Counted once the server has answered (stored them), not when the browser sends
+            # them: the page reload below must not overtake the batch (it did on PostgreSQL in CI).
+            response = await route.fetch()
+            await route.fulfill(response=response)
             sent.extend(route.request.post_data_json["events"])
-            await route.continue_()
 
         await page.route("**/api/v1/feed/events", capture)
         await page.goto("/")
