@@ -14,7 +14,7 @@ import hypothesis
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from shua.config import Settings
@@ -85,15 +85,48 @@ def settings(database_url: str, var_dir: Path) -> Settings:
     )
 
 
+# A test that leaves a PostgreSQL transaction open (a task or server thread still holding row
+# locks) would make the DELETEs below wait forever and the run end at CI's time limit with no
+# clue. Waiting this long instead fails that test, naming the sessions in the way, ends them
+# and empties the tables, so the rest of the run goes on.
+CLEAN_LOCK_TIMEOUT = "20s"
+
+
 @pytest.fixture(autouse=True)
 async def _clean_tables(database_url: str) -> AsyncIterator[None]:
     yield
     clock.reset()
     engine = create_async_engine(database_url, poolclass=NullPool)
+    try:
+        blockers = await _empty_tables(engine)
+        if blockers:
+            await _empty_tables(engine)
+            pytest.fail(f"the test left PostgreSQL sessions holding locks (ended them): {blockers}", pytrace=False)
+    finally:
+        await engine.dispose()
+
+
+async def _empty_tables(engine: AsyncEngine) -> list[dict[str, object]]:
+    """Delete every row; on PostgreSQL, if a lock wait times out, end the other sessions on this
+    database and return what they were doing."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        async with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                await conn.execute(text(f"SET LOCAL lock_timeout = '{CLEAN_LOCK_TIMEOUT}'"))
+            for table in reversed(Base.metadata.sorted_tables):
+                await conn.execute(table.delete())
+        return []
+    except DBAPIError as exc:
+        if "lock timeout" not in str(exc):
+            raise
     async with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            await conn.execute(table.delete())
-    await engine.dispose()
+        rows = (await conn.execute(text(
+            "SELECT pid, state, application_name, now() - xact_start AS open_for, left(query, 300) AS query,"
+            " pg_terminate_backend(pid) AS ended FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"))).mappings().all()
+    return [dict(r) for r in rows]
 
 
 @pytest.fixture
