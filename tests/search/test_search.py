@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select, text, update
 
 from shua.accounts.models import User as UserRow
 from shua.core import clock, jobs
@@ -243,6 +243,42 @@ class TestVisibility:
         await jobs.drain(database)
         async with database.transaction() as db:
             assert await db.get(SearchDoc, video.id) is None
+
+
+class TestPostgresQueryPlans:
+    async def test_the_query_is_bound_as_a_tsquery_and_a_generic_plan_finds_the_same(
+            self, database: Database, creator: Any) -> None:
+        if database.is_sqlite:
+            pytest.skip("PostgreSQL only: how its prepared statements bind the query")
+        for caption in ("可爱的小猫", "小猫睡觉", "可爱的小狗"):
+            await post(database, creator, caption)
+        statements: list[str] = []
+
+        def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        async def search(mode: str) -> list[str]:
+            async with database.transaction(write=False) as db:
+                await db.execute(text(f"SET LOCAL plan_cache_mode = {mode}"))
+                return [v.caption for v in (await service.search_videos(db, viewer_id=None, query="可爱 小猫")).videos]
+
+        event.listen(database.reader.sync_engine, "before_cursor_execute", seen)
+        try:
+            custom, generic = await search("force_custom_plan"), await search("force_generic_plan")
+        finally:
+            event.remove(database.reader.sync_engine, "before_cursor_execute", seen)
+        assert custom == generic, (custom, generic)
+        assert custom[0] == "可爱的小猫" and sorted(custom[1:]) == ["可爱的小狗", "小猫睡觉"]
+        # Text cast to a tsquery in the statement would be parsed again for every row a plan made
+        # for any query (the generic plan) matches: bound as a tsquery, it is parsed once.
+        engine_query = next(s for s in statements if "ts_rank" in s)
+        assert "@@ $1::TSQUERY" in engine_query and "AS TSQUERY" not in engine_query
+
+    async def test_connections_do_not_jit(self, database: Database) -> None:
+        if database.is_sqlite:
+            pytest.skip("PostgreSQL only")
+        async with database.transaction(write=False) as db:
+            assert await db.scalar(text("SHOW jit")) == "off"
 
 
 class TestIndexingFollowsTheOutbox:

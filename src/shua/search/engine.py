@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, String, bindparam, cast, column, func, literal_column, select, table, text
+from sqlalchemy import Select, String, bindparam, column, func, literal_column, select, table
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -29,6 +29,17 @@ WEIGHTS = {"tags": 4.0, "words": 2.0, "pinyin": 1.0, "grams": 1.0}
 # PostgreSQL's ts_rank takes weights for D, C, B, A (grams, pinyin, words, tags), at most 1.0.
 _PG_WEIGHTS = "{" + ",".join(str(WEIGHTS[c] / 4.0) for c in ("grams", "pinyin", "words", "tags")) + "}"
 _PG_LABELS = {"tags": "A", "words": "B", "pinyin": "C", "grams": "D"}
+
+
+class TSQueryParameter(TSQUERY):
+    """A query bound as a tsquery (`$1::TSQUERY`), not text cast to one. With the cast in the
+    statement, a plan made for any tsquery (PostgreSQL's generic plan, used after five runs of a
+    prepared statement) parsed the text again for every matching row, in the match and in
+    ts_rank: 58 ms instead of 9 for 可爱 at a million documents (EXPLAIN ANALYZE). Bound as a
+    tsquery it is parsed once, and the generic plan runs as fast as one made for the query."""
+
+    render_bind_cast = True
+    cache_ok = True
 
 
 class Hit(NamedTuple):
@@ -88,7 +99,7 @@ def matching(is_sqlite: bool, query: Analysed, *, with_text: bool = True) -> tup
                 .where(literal_column("search_fts").op("MATCH")(bindparam("fts", fts5_query(query)))))
         return stmt, relevance
     tsv: Any = literal_column("search_docs.tsv")
-    tsquery = cast(bindparam("tsq", pg_tsquery(query)), TSQUERY)
+    tsquery = bindparam("tsq", pg_tsquery(query), type_=TSQueryParameter)
     # Normalisation 1 divides by 1 + log(document length), as bm25 favours the shorter document.
     relevance = func.ts_rank(literal_column(f"'{_PG_WEIGHTS}'"), tsv, tsquery, 1)
     stmt = select(*_columns(with_text), relevance.label("relevance")).where(tsv.op("@@")(tsquery))
@@ -110,7 +121,7 @@ def best(is_sqlite: bool, *, limit: int, with_text: bool = True) -> tuple[Select
                  .order_by(bm25).limit(limit).subquery("top"))
     else:
         tsv: Any = literal_column("search_docs.tsv")
-        tsquery = cast(bindparam("tsq", type_=String), TSQUERY)
+        tsquery = bindparam("tsq", type_=TSQueryParameter)
         score = func.ts_rank(literal_column(f"'{_PG_WEIGHTS}'"), tsv, tsquery, 1)
         inner = (select(SearchDoc.id.label("doc_id"), score.label("score")).where(tsv.op("@@")(tsquery))
                  .order_by(score.desc()).limit(limit).subquery("top"))
@@ -125,10 +136,9 @@ def match_parameters(is_sqlite: bool, query: Analysed) -> dict[str, str]:
 
 
 async def hits(db: AsyncSession, stmt: Select[Any], parameters: dict[str, Any] | None = None) -> list[Hit]:
-    # One hop into SQLAlchemy's sync core for the whole of it (the planner settings and the
-    # query), on the session's connection: going through the ORM session's execute twice cost
-    # ~1.2 ms more a search on PostgreSQL than this (bench/search.py), for rows that are plain
-    # columns anyway.
+    # One hop into SQLAlchemy's sync core, on the session's connection: the ORM session's
+    # execute cost ~0.6 ms more a search on PostgreSQL (bench/search.py), for rows that are
+    # plain columns anyway.
     rows = await db.run_sync(_rows, stmt, parameters or {})
     # Columns by position (see `_columns`): id, owner, created, popularity, [4 token columns,] relevance.
     if rows and len(rows[0]) > 5:
@@ -137,20 +147,6 @@ async def hits(db: AsyncSession, stmt: Select[Any], parameters: dict[str, Any] |
     return [Hit(row[0], float(row[4] or 0.0), row[1], row[2], int(row[3] or 0), "") for row in rows]
 
 
-_PLANNED_PER_QUERY = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
-                          " set_config('jit', 'off', true)")
-
-
 def _rows(session: Session, stmt: Select[Any], parameters: dict[str, Any]) -> Sequence[Any]:
     session.flush()  # as the ORM's execute would: a document added in this transaction is found
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        # The query is a prepared statement with the tsquery as a parameter. After five runs
-        # PostgreSQL may switch to a generic plan, blind to how many rows a tsquery matches: a
-        # sequential scan for a rare word, or the GIN index for 快手 (in a quarter of all
-        # captions). Planned for each query, search took half the time (bench/search.py).
-        # And no JIT: a common word's match is estimated above jit_above_cost, and compiling
-        # the plan cost 35 ms on queries that run in 500 without it. Both for this transaction
-        # only.
-        connection.execute(_PLANNED_PER_QUERY)
-    return connection.execute(stmt, parameters).all()
+    return session.connection().execute(stmt, parameters).all()
