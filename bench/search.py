@@ -21,8 +21,8 @@ hashtag. Each is timed twice, after one untimed warm-up pass over all of them:
             in a read transaction of its own
     anchor  the same engine query written by hand on a bare connection, top 20 by bm25
             (SQLite: FTS5 MATCH; PostgreSQL: tsv @@ tsquery ORDER BY ts_rank), with the tokens
-            already analysed; on PostgreSQL also the same query on a connection with the
-            planner settings Shua's search sets for its transaction (planned per query, no JIT)
+            already analysed; on PostgreSQL also the same query on a connection set up as
+            Shua's are (no JIT)
 Printed: p50 and p95 of each and ours/anchor (goal ≤ 1.5× against the first).
 """
 
@@ -294,10 +294,10 @@ async def _time_postgres(url: str, asked: list[str]) -> tuple[list[float], dict[
         " $1::tsquery, 1) DESC LIMIT 20")
     tsqueries = [engine.pg_tsquery(analysis.analyse_query(q)) for q in asked]
 
-    # The same query on a connection with the planner settings Shua's search uses for its
-    # transaction (planned for each query, no JIT): how far Shua is from the best raw query.
+    # The same query on a connection set up as Shua's are (no JIT, core/db.py): how far Shua
+    # is from the best raw query.
     tuned_conn = await asyncpg.connect(dsn_of(url))
-    await tuned_conn.execute("SET plan_cache_mode = force_custom_plan; SET jit = off")
+    await tuned_conn.execute("SET jit = off")
     tuned = await tuned_conn.prepare(statement.get_query())
 
     async def anchor(query: str) -> None:

@@ -26,7 +26,8 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, Select, and_, bindparam, distinct, func, or_, select
+from sqlalchemy import BigInteger, Select, and_, any_, bindparam, distinct, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.core import clock
@@ -109,15 +110,17 @@ def _is_sqlite(db: AsyncSession) -> bool:
     return db.get_bind().dialect.name == "sqlite"
 
 
-def _visible_rule(*, signed_in: bool, with_friends: bool) -> Any:
+def _visible_rule(*, is_sqlite: bool, signed_in: bool, with_friends: bool) -> Any:
     """Which documents a viewer may see, with the viewer and their friends as parameters
     ("viewer", "friends"; see `_viewer_parameters`)."""
     visible = SearchDoc.visibility == PUBLIC
     viewer = bindparam("viewer", type_=BigInteger) if signed_in else None
     if viewer is not None:
         if with_friends:
-            visible = or_(visible, and_(SearchDoc.visibility == FRIENDS,
-                                        SearchDoc.owner_id.in_(bindparam("friends", expanding=True))))
+            # PostgreSQL takes the friends as one array: one statement whatever their number.
+            friends = (SearchDoc.owner_id.in_(bindparam("friends", expanding=True)) if is_sqlite
+                       else SearchDoc.owner_id == any_(bindparam("friends", type_=ARRAY(BigInteger))))
+            visible = or_(visible, and_(SearchDoc.visibility == FRIENDS, friends))
         visible = or_(visible, SearchDoc.owner_id == viewer)
         visible = and_(visible, SearchDoc.owner_id.not_in(graph.hidden_user_ids(viewer)))
     return and_(visible, SearchDoc.owner_id.not_in(graph.private_account_ids_not_followed(viewer)))
@@ -134,7 +137,8 @@ def _ranked_statement(*, is_sqlite: bool, with_text: bool, signed_in: bool, with
     once per shape with the query and the viewer as parameters: building and keying it anew was
     ~0.6 ms a search."""
     best, relevance = engine.best(is_sqlite, limit=CANDIDATES * 3 // 2, with_text=with_text)
-    return (best.where(SearchDoc.kind == VIDEO, _visible_rule(signed_in=signed_in, with_friends=with_friends))
+    rule = _visible_rule(is_sqlite=is_sqlite, signed_in=signed_in, with_friends=with_friends)
+    return (best.where(SearchDoc.kind == VIDEO, rule)
             .order_by(relevance.desc()).limit(CANDIDATES))
 
 
@@ -151,7 +155,7 @@ async def search_videos(db: AsyncSession, *, viewer_id: int | None, query: str, 
     now = clock.utcnow()
     if narrowed:  # filters first, then rank what is left
         stmt, relevance = engine.matching(_is_sqlite(db), analysed, with_text=with_text)
-        stmt = stmt.where(SearchDoc.kind == VIDEO, _visible_rule(**visibility))
+        stmt = stmt.where(SearchDoc.kind == VIDEO, _visible_rule(is_sqlite=_is_sqlite(db), **visibility))
         if filters.period != "any":
             stmt = stmt.where(SearchDoc.created_at >= now - _PERIODS[filters.period])
         if filters.length != "any":
@@ -165,7 +169,7 @@ async def search_videos(db: AsyncSession, *, viewer_id: int | None, query: str, 
     else:  # rank first, in the engine; visibility then drops few of the best
         stmt = _ranked_statement(is_sqlite=_is_sqlite(db), with_text=with_text, **visibility)
         parameters |= engine.match_parameters(_is_sqlite(db), analysed)
-    found = await engine.hits(db, stmt, parameters)
+    found = await engine.hits(db, stmt, parameters, kept=not narrowed)
     ranked = await _rank(db, found, analysed, filters.sort, now)
     page = ranked[offset:offset + limit]
     visible = await videos.visible_by_id(db, viewer_id=viewer_id, video_ids=page, friends=parameters["friends"])
