@@ -18,7 +18,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, MetaData, Select, event, select
+from sqlalchemy import BigInteger, DateTime, MetaData, Select, any_, bindparam, event, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -59,6 +60,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # asyncpg already returns a timestamptz as an aware datetime in UTC: nothing to do for
+        # each of the thousands of them a page of rows carries.
+        if dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
@@ -76,6 +84,16 @@ _LIKE_SPECIAL = re.compile(r"([\\%_])")
 def like_escape(text: str) -> str:
     """`text` for a LIKE pattern with `escape="\\"`: its own %, _ and \\ match literally."""
     return _LIKE_SPECIAL.sub(r"\\\1", text)
+
+
+def one_of(column: Any, name: str, *, is_sqlite: bool) -> Any:
+    """`column IN (…)` with the ids as parameter `name`, for a statement built once and reused.
+    On PostgreSQL one array (`= ANY($1::BIGINT[])`): one statement text whatever the number of
+    ids, where an expanding IN list is spliced into the SQL on every run and makes a prepared
+    statement per length."""
+    if is_sqlite:
+        return column.in_(bindparam(name, expanding=True))
+    return column == any_(bindparam(name, type_=ARRAY(BigInteger)))
 
 
 async def insert_ignore(db: AsyncSession, model: type[Base], **values: Any) -> bool:

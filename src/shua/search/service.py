@@ -26,12 +26,11 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, Select, and_, any_, bindparam, distinct, func, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import BigInteger, Select, and_, bindparam, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.core import clock
-from shua.core.db import insert_ignore
+from shua.core.db import insert_ignore, one_of
 from shua.core.ids import new_id
 from shua.media import videos
 from shua.media.models import FRIENDS, PUBLIC, Video
@@ -106,6 +105,12 @@ def freshness(created_at: datetime, now: datetime) -> float:
     return FRESH_FLOOR + (1 - FRESH_FLOOR) * math.pow(0.5, age_days / FRESH_HALF_LIFE_DAYS)
 
 
+def score(hit: engine.Hit, parts: list[str], now: datetime) -> float:
+    """The blend (see the module's docstring) for one candidate."""
+    return (text_score(hit.relevance, coverage(parts, hit)) * popularity(hit.popularity)
+            * freshness(hit.created_at, now))
+
+
 def _is_sqlite(db: AsyncSession) -> bool:
     return db.get_bind().dialect.name == "sqlite"
 
@@ -117,10 +122,8 @@ def _visible_rule(*, is_sqlite: bool, signed_in: bool, with_friends: bool) -> An
     viewer = bindparam("viewer", type_=BigInteger) if signed_in else None
     if viewer is not None:
         if with_friends:
-            # PostgreSQL takes the friends as one array: one statement whatever their number.
-            friends = (SearchDoc.owner_id.in_(bindparam("friends", expanding=True)) if is_sqlite
-                       else SearchDoc.owner_id == any_(bindparam("friends", type_=ARRAY(BigInteger))))
-            visible = or_(visible, and_(SearchDoc.visibility == FRIENDS, friends))
+            visible = or_(visible, and_(SearchDoc.visibility == FRIENDS,
+                                        one_of(SearchDoc.owner_id, "friends", is_sqlite=is_sqlite)))
         visible = or_(visible, SearchDoc.owner_id == viewer)
         visible = and_(visible, SearchDoc.owner_id.not_in(graph.hidden_user_ids(viewer)))
     return and_(visible, SearchDoc.owner_id.not_in(graph.private_account_ids_not_followed(viewer)))
@@ -197,10 +200,7 @@ async def _rank(db: AsyncSession, found: list[engine.Hit], query: analysis.Analy
     parts = parts_of(query)
     # Sorting by likes asks the social context for the exact counts; ranking uses the document's.
     likes = await engagement.stats_of_many(db, [h.doc_id for h in found]) if sort == "likes" else {}
-    scored = []
-    for h in found:
-        score = text_score(h.relevance, coverage(parts, h)) * popularity(h.popularity) * freshness(h.created_at, now)
-        scored.append((likes[h.doc_id].likes if h.doc_id in likes else 0, score, h.doc_id))
+    scored = [(likes[h.doc_id].likes if h.doc_id in likes else 0, score(h, parts, now), h.doc_id) for h in found]
     scored.sort(reverse=True)
     return [doc_id for _, _, doc_id in scored]
 
