@@ -86,6 +86,11 @@ def like_escape(text: str) -> str:
     return _LIKE_SPECIAL.sub(r"\\\1", text)
 
 
+def on_sqlite(db: AsyncSession) -> bool:
+    """Whether this session's database is SQLite (where the SQL for a thing differs)."""
+    return db.get_bind().dialect.name == "sqlite"
+
+
 def one_of(column: Any, name: str, *, is_sqlite: bool) -> Any:
     """`column IN (…)` with the ids as parameter `name`, for a statement built once and reused.
     On PostgreSQL one array (`= ANY($1::BIGINT[])`): one statement text whatever the number of
@@ -101,7 +106,7 @@ async def insert_ignore(db: AsyncSession, model: type[Base], **values: Any) -> b
     backends); True if it was inserted. Two concurrent inserts of one fact: exactly one wins."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    dialect = sqlite if db.get_bind().dialect.name == "sqlite" else postgresql
+    dialect = sqlite if on_sqlite(db) else postgresql
     result = await db.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
     return bool(getattr(result, "rowcount", 0))
 
@@ -191,7 +196,7 @@ def for_update(db: AsyncSession, query: S) -> S:
     until the transaction ends — the row lock that serialises two writers of one balance, order or
     payment. SQLite lets one writer in at a time, so it needs no lock."""
     query = query.execution_options(populate_existing=True)
-    return query if db.get_bind().dialect.name == "sqlite" else query.with_for_update()
+    return query if on_sqlite(db) else query.with_for_update()
 
 
 async def locked_row(db: AsyncSession, model: type[M], row_id: int) -> M | None:

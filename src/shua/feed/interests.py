@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.core import clock
+from shua.core.db import on_sqlite
 from shua.core.errors import ShuaError
 from shua.feed.models import ViewerInterests
 
@@ -83,7 +84,7 @@ async def chosen(db: AsyncSession, user_id: int) -> list[str] | None:
 async def choose(db: AsyncSession, user_id: int, keys: Iterable[str]) -> list[str]:
     """Replace the viewer's interests (an upsert: two tabs saving at once cannot collide)."""
     topics = validate(keys)
-    dialect = sqlite if db.get_bind().dialect.name == "sqlite" else postgresql
+    dialect = sqlite if on_sqlite(db) else postgresql
     now = clock.utcnow()
     statement = dialect.insert(ViewerInterests).values(user_id=user_id, topics=topics, chosen_at=now)
     await db.execute(statement.on_conflict_do_update(

@@ -12,7 +12,7 @@ from sqlalchemy import BigInteger, Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.core import audit, clock, jobs
-from shua.core.db import one_of
+from shua.core.db import on_sqlite, one_of
 from shua.core.errors import Conflict, NotFound
 from shua.core.ids import new_id, parse_id
 from shua.media.models import (
@@ -170,8 +170,7 @@ async def visible_by_id(db: AsyncSession, *, viewer_id: int | None, video_ids: l
         return {}
     if friends is None:
         friends = await graph.friend_ids(db, viewer_id) if viewer_id is not None else []
-    query = _visible_query(is_sqlite=db.get_bind().dialect.name == "sqlite", signed_in=viewer_id is not None,
-                           with_friends=bool(friends))
+    query = _visible_query(is_sqlite=on_sqlite(db), signed_in=viewer_id is not None, with_friends=bool(friends))
     rows = await db.scalars(query, {"ids": list(set(video_ids)), "viewer": viewer_id, "friends": friends})
     return {video.id: video for video in rows}
 

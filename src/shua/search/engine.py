@@ -171,7 +171,7 @@ def _rows(session: Session, stmt: Select[Any], parameters: dict[str, Any], kept:
     # documents (bench/search.py). The driver returns these columns as they are wanted (ints,
     # aware datetimes, text, a float), as the ledger's transfer statement relies on too.
     compiled = _driver_sql.get(id(stmt))
-    if compiled is None or compiled.statement is not stmt:
+    if compiled is None:
         form = stmt.compile(dialect=connection.dialect)
         if form.positiontup is None or any(p.expanding for p in form.binds.values()):
             raise ValueError("a kept statement takes scalar or array parameters (not expanding IN lists)")

@@ -23,7 +23,7 @@ from shua.accounts import service as accounts
 from shua.accounts.models import User
 from shua.commerce import shops
 from shua.core import clock
-from shua.core.db import Database, insert_ignore
+from shua.core.db import Database, insert_ignore, on_sqlite
 from shua.core.ids import new_id
 from shua.media import categories, videos
 from shua.media.models import DELETED, FAILED, FRIENDS, POST, PUBLIC, Video
@@ -272,7 +272,7 @@ async def add_popularity(db: AsyncSession, *, video_id: int, amount: int) -> Non
     the exact figure again from the social context."""
     await db.execute(update(SearchDoc).where(SearchDoc.id == video_id)
                      .values(popularity=func.max(SearchDoc.popularity + amount, 0)
-                             if db.get_bind().dialect.name == "sqlite"
+                             if on_sqlite(db)
                              else func.greatest(SearchDoc.popularity + amount, 0)))
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import BigInteger, Select, and_, bindparam, distinct, func, or_,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shua.core import clock
-from shua.core.db import insert_ignore, one_of
+from shua.core.db import insert_ignore, on_sqlite, one_of
 from shua.core.ids import new_id
 from shua.media import videos
 from shua.media.models import FRIENDS, PUBLIC, Video
@@ -111,10 +111,6 @@ def score(hit: engine.Hit, parts: list[str], now: datetime) -> float:
             * freshness(hit.created_at, now))
 
 
-def _is_sqlite(db: AsyncSession) -> bool:
-    return db.get_bind().dialect.name == "sqlite"
-
-
 def _visible_rule(*, is_sqlite: bool, signed_in: bool, with_friends: bool) -> Any:
     """Which documents a viewer may see, with the viewer and their friends as parameters
     ("viewer", "friends"; see `_viewer_parameters`)."""
@@ -157,8 +153,8 @@ async def search_videos(db: AsyncSession, *, viewer_id: int | None, query: str, 
     visibility = {"signed_in": viewer_id is not None, "with_friends": bool(parameters["friends"])}
     now = clock.utcnow()
     if narrowed:  # filters first, then rank what is left
-        stmt, relevance = engine.matching(_is_sqlite(db), analysed, with_text=with_text)
-        stmt = stmt.where(SearchDoc.kind == VIDEO, _visible_rule(is_sqlite=_is_sqlite(db), **visibility))
+        stmt, relevance = engine.matching(on_sqlite(db), analysed, with_text=with_text)
+        stmt = stmt.where(SearchDoc.kind == VIDEO, _visible_rule(is_sqlite=on_sqlite(db), **visibility))
         if filters.period != "any":
             stmt = stmt.where(SearchDoc.created_at >= now - _PERIODS[filters.period])
         if filters.length != "any":
@@ -170,8 +166,8 @@ async def search_videos(db: AsyncSession, *, viewer_id: int | None, query: str, 
         order = SearchDoc.created_at.desc() if filters.sort == "newest" else relevance.desc()
         stmt = stmt.order_by(order).limit(CANDIDATES)
     else:  # rank first, in the engine; visibility then drops few of the best
-        stmt = _ranked_statement(is_sqlite=_is_sqlite(db), with_text=with_text, **visibility)
-        parameters |= engine.match_parameters(_is_sqlite(db), analysed)
+        stmt = _ranked_statement(is_sqlite=on_sqlite(db), with_text=with_text, **visibility)
+        parameters |= engine.match_parameters(on_sqlite(db), analysed)
     found = await engine.hits(db, stmt, parameters, kept=not narrowed)
     ranked = await _rank(db, found, analysed, filters.sort, now)
     page = ranked[offset:offset + limit]
@@ -186,7 +182,7 @@ async def text_ranked(db: AsyncSession, query: str, *, kind: str = VIDEO, limit:
     analysed = analysis.analyse_query(query)
     if analysed.is_empty():
         return []
-    stmt, relevance = engine.matching(_is_sqlite(db), analysed)
+    stmt, relevance = engine.matching(on_sqlite(db), analysed)
     found = await engine.hits(db, stmt.where(SearchDoc.kind == kind).order_by(relevance.desc()).limit(CANDIDATES))
     parts = parts_of(analysed)
     scored = sorted(((text_score(h.relevance, coverage(parts, h)), h.doc_id) for h in found), reverse=True)
@@ -209,7 +205,7 @@ async def search_hashtags(db: AsyncSession, *, query: str, limit: int = PAGE_SIZ
     analysed = analysis.analyse_query(query)
     if analysed.is_empty():
         return []
-    stmt, relevance = engine.matching(_is_sqlite(db), analysed)
+    stmt, relevance = engine.matching(on_sqlite(db), analysed)
     found = await engine.hits(db, stmt.where(SearchDoc.kind == HASHTAG).order_by(relevance.desc()).limit(CANDIDATES))
     if not found:
         return []
@@ -231,7 +227,7 @@ async def search_products(db: AsyncSession, *, viewer_id: int | None, query: str
     analysed = analysis.analyse_query(query)
     if analysed.is_empty():
         return []
-    stmt, relevance = engine.matching(_is_sqlite(db), analysed, with_text=len(parts_of(analysed)) > 1)
+    stmt, relevance = engine.matching(on_sqlite(db), analysed, with_text=len(parts_of(analysed)) > 1)
     stmt = stmt.where(SearchDoc.kind == PRODUCT)
     if viewer_id is not None:
         stmt = stmt.where(SearchDoc.owner_id.not_in(graph.hidden_user_ids(viewer_id)))
